@@ -1,0 +1,36 @@
+package dev.loomstack.link;
+
+import dev.loomstack.packet.PacketBuffer;
+
+/**
+ * A point-to-point link that carries raw IP packets (no link-layer header): a TUN device, an
+ * in-memory pair, or a decorator over either.
+ *
+ * <p>Inbound: after {@link #start} the link delivers every packet it reads to the dispatcher, on
+ * the link's own reader thread, lending the buffer for the duration of the call. Outbound:
+ * {@link #writePacket} takes ownership of the buffer and releases it once written or dropped.
+ */
+public interface LinkEndpoint extends AutoCloseable {
+    /** The link's MTU: the largest IP packet it carries, in bytes. */
+    int mtu();
+
+    /** A name for logs and metrics ({@code loomstack0}, {@code memory-a}). */
+    String name();
+
+    /** Starts delivering inbound packets to {@code dispatcher}. May be called once. */
+    void start(NetworkDispatcher dispatcher);
+
+    /**
+     * Queues a packet for writing; takes ownership. Blocks while the write queue is full
+     * (back-pressure) and returns false, releasing the buffer, if the link is closed or the
+     * calling thread is interrupted.
+     */
+    boolean writePacket(PacketBuffer packet);
+
+    /** Counters of this link. */
+    LinkStats stats();
+
+    /** Stops the reader and writer, and releases the device. Idempotent. */
+    @Override
+    void close();
+}
