@@ -12,13 +12,13 @@ import dev.loomstack.stack.TimerService;
 import java.util.concurrent.LinkedBlockingQueue;
 
 /** Drives a {@link UdpProtocol} without a network: builds inbound packets, captures what it sends. */
-final class UdpHarness implements NetworkOutput {
-    record Sent(IpAddress source, IpAddress destination, int protocol, byte[] transport) {}
+public final class UdpHarness implements NetworkOutput {
+    public record Sent(IpAddress source, IpAddress destination, int protocol, byte[] transport) {}
 
-    final Stats stats = new Stats();
-    final PacketBufferPool pool = PacketBufferPool.forMtu(1500, 64);
-    final LinkedBlockingQueue<Sent> sent = new LinkedBlockingQueue<>();
-    final UdpProtocol udp = new UdpProtocol(this);
+    public final Stats stats = new Stats();
+    public final PacketBufferPool pool = PacketBufferPool.forMtu(1500, 64);
+    public final LinkedBlockingQueue<Sent> sent = new LinkedBlockingQueue<>();
+    public final UdpProtocol udp = new UdpProtocol(this);
     private final NetworkPacket ctx = new NetworkPacket();
 
     @Override
@@ -49,7 +49,7 @@ final class UdpHarness implements NetworkOutput {
     }
 
     /** A UDP datagram with a correct checksum. */
-    static byte[] datagram(IpAddress src, int srcPort, IpAddress dst, int dstPort, byte[] payload) {
+    public static byte[] datagram(IpAddress src, int srcPort, IpAddress dst, int dstPort, byte[] payload) {
         byte[] u = new byte[UdpProtocol.HEADER_LENGTH + payload.length];
         Bytes.put16(u, 0, srcPort);
         Bytes.put16(u, 2, dstPort);
@@ -61,7 +61,7 @@ final class UdpHarness implements NetworkOutput {
     }
 
     /** Delivers {@code udp} as if the IP layer had validated a packet from {@code src} to {@code dst}. */
-    UdpProtocol.Delivery deliver(IpAddress src, IpAddress dst, byte[] udpBytes) {
+    public UdpProtocol.Delivery deliver(IpAddress src, IpAddress dst, byte[] udpBytes) {
         int alen = src.byteLength();
         int ipLen = src.v4() ? 20 : 40;
         PacketBuffer b = PacketBuffer.unpooled(ipLen + udpBytes.length);
