@@ -1,0 +1,47 @@
+package dev.loomstack.config;
+
+import dev.loomstack.packet.IpPrefix;
+import jakarta.validation.Valid;
+import jakarta.validation.constraints.Max;
+import jakarta.validation.constraints.Min;
+import jakarta.validation.constraints.NotEmpty;
+import jakarta.validation.constraints.NotNull;
+import jakarta.validation.constraints.Pattern;
+import java.util.List;
+import org.springframework.boot.context.properties.ConfigurationProperties;
+import org.springframework.boot.context.properties.bind.DefaultValue;
+import org.springframework.validation.annotation.Validated;
+
+/**
+ * Everything under {@code loomstack.*}. Defaults are named here, once; the stack's own classes keep
+ * their protocol defaults (TCP timers, buffer sizes) and this record only overrides what an
+ * operator chooses to.
+ */
+@Validated
+@ConfigurationProperties("loomstack")
+public record LoomstackProperties(
+        @Valid @NotNull @DefaultValue Tun tun,
+        @NotEmpty @DefaultValue({DEFAULT_SELF_V4, DEFAULT_SELF_V6}) List<@Pattern(regexp = PREFIX_TEXT) String> selfAddresses) {
+
+    public static final String DEFAULT_SELF_V4 = "100.64.0.1/32";
+    public static final String DEFAULT_SELF_V6 = "fd7a:115c:a1e0::1/128";
+    /** A loose textual check; {@link #selfPrefixes()} does the real parsing. */
+    static final String PREFIX_TEXT = "[0-9a-fA-F:.]+(/[0-9]{1,3})?";
+
+    /** The TUN device. */
+    public record Tun(
+            @NotNull @Pattern(regexp = "[a-zA-Z0-9_.-]{1,15}", message = "must be a Linux interface name of 1-15 characters")
+            @DefaultValue(DEFAULT_NAME) String name,
+            @Min(MIN_MTU) @Max(MAX_MTU) @DefaultValue("" + DEFAULT_MTU) int mtu) {
+        public static final String DEFAULT_NAME = "loomstack0";
+        public static final int DEFAULT_MTU = 1280;
+        /** IPv6 requires every link to carry 1280-byte packets (RFC 8200 section 5). */
+        public static final int MIN_MTU = 1280;
+        public static final int MAX_MTU = 65_535;
+    }
+
+    /** The self addresses, parsed strictly (host bits set or a malformed prefix fail the boot). */
+    public List<IpPrefix> selfPrefixes() {
+        return selfAddresses.stream().map(IpPrefix::parseStrict).toList();
+    }
+}
