@@ -1,0 +1,30 @@
+package dev.loomstack.engine;
+
+import java.net.InetSocketAddress;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+
+/** What the admin API and the metrics see of the running router. */
+public interface RouterControl {
+    /** Applies a netmap (diffing against the one in force) and reports what changed. */
+    NetmapChange applyNetmap(NetworkMap map);
+
+    NetworkMap netmap();
+
+    InFlightLimits limits();
+
+    /** Applies new limits live; connections already in flight are kept. */
+    InFlightLimits updateLimits(InFlightLimits limits);
+
+    /** The forwarded flows now open. */
+    List<FlowInfo> flows();
+
+    Optional<Whois> whois(InetSocketAddress local);
+
+    /** The seed's {@code ExpVar()} keys and values, plus the process-wide client metrics. */
+    Map<String, Long> expvar();
+
+    /** True when the link is up and serving. */
+    boolean linkUp();
+}
