@@ -2,6 +2,7 @@ package dev.loomstack.udp;
 
 import dev.loomstack.packet.Bytes;
 import dev.loomstack.packet.Checksum;
+import dev.loomstack.packet.UdpHeader;
 import dev.loomstack.packet.IpAddress;
 import dev.loomstack.packet.PacketBuffer;
 import dev.loomstack.stack.NetworkOutput;
@@ -27,7 +28,7 @@ import org.agrona.collections.Long2ObjectHashMap;
  */
 public final class UdpProtocol implements TransportProtocolHandler {
     public static final int PROTOCOL_NUMBER = 17;
-    public static final int HEADER_LENGTH = 8;
+    public static final int HEADER_LENGTH = UdpHeader.LENGTH;
     /** The largest payload one IPv4 or IPv6 datagram can carry without jumbograms (RFC 768, RFC 8200). */
     public static final int MAX_PAYLOAD = 65_535 - HEADER_LENGTH - 20;
 
@@ -338,14 +339,8 @@ public final class UdpProtocol implements TransportProtocolHandler {
         PacketBuffer p = output.pool().acquire(NetworkOutput.MAX_IP_HEADER + udpLen, NetworkOutput.MAX_IP_HEADER);
         int h = p.append(udpLen);
         byte[] a = p.array();
-        Bytes.put16(a, h, srcPort);
-        Bytes.put16(a, h + 2, dstPort);
-        Bytes.put16(a, h + 4, udpLen);
-        Bytes.put16(a, h + 6, 0);
         System.arraycopy(data, off, a, h + HEADER_LENGTH, len);
-        int sum = Checksum.finish(Checksum.add(Checksum.pseudoHeader(src, dst, PROTOCOL_NUMBER, udpLen), a, h, udpLen));
-        // RFC 768: a computed checksum of zero is sent as all ones (zero means "none").
-        Bytes.put16(a, h + 6, sum == 0 ? 0xffff : sum);
+        UdpHeader.write(a, h, srcPort, dstPort, len, src, dst);
         if (!output.send(src, dst, PROTOCOL_NUMBER, p)) {
             stats.packetSendErrors.increment();
             throw new IOException("no route from " + src + " to " + dst);

@@ -1,10 +1,9 @@
 package dev.loomstack.udp;
 
-import dev.loomstack.packet.Bytes;
-import dev.loomstack.packet.Checksum;
 import dev.loomstack.packet.IpAddress;
 import dev.loomstack.packet.PacketBuffer;
 import dev.loomstack.packet.PacketBufferPool;
+import dev.loomstack.packet.UdpHeader;
 import dev.loomstack.stack.NetworkOutput;
 import dev.loomstack.stack.NetworkPacket;
 import dev.loomstack.stack.Stats;
@@ -50,13 +49,9 @@ public final class UdpHarness implements NetworkOutput {
 
     /** A UDP datagram with a correct checksum. */
     public static byte[] datagram(IpAddress src, int srcPort, IpAddress dst, int dstPort, byte[] payload) {
-        byte[] u = new byte[UdpProtocol.HEADER_LENGTH + payload.length];
-        Bytes.put16(u, 0, srcPort);
-        Bytes.put16(u, 2, dstPort);
-        Bytes.put16(u, 4, u.length);
-        System.arraycopy(payload, 0, u, 8, payload.length);
-        int sum = Checksum.finish(Checksum.add(Checksum.pseudoHeader(src, dst, 17, u.length), u, 0, u.length));
-        Bytes.put16(u, 6, sum == 0 ? 0xffff : sum);
+        byte[] u = new byte[UdpHeader.LENGTH + payload.length];
+        System.arraycopy(payload, 0, u, UdpHeader.LENGTH, payload.length);
+        UdpHeader.write(u, 0, srcPort, dstPort, payload.length, src, dst);
         return u;
     }
 

@@ -1,0 +1,152 @@
+package dev.loomstack.link;
+
+import dev.loomstack.packet.PacketBuffer;
+import java.lang.System.Logger.Level;
+import java.util.concurrent.ArrayBlockingQueue;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * One end of an in-memory point-to-point link: what one end writes, the other end's dispatcher
+ * receives, in order, on that end's delivery thread. Buffers change hands without copying (the
+ * writer gives up ownership, the delivery thread releases after dispatch). A full queue blocks the
+ * writer, as a real device's queue would.
+ */
+public final class MemoryLink implements LinkEndpoint {
+    public static final int DEFAULT_QUEUE = 1024;
+    private static final System.Logger LOG = System.getLogger(MemoryLink.class.getName());
+
+    private final String name;
+    private final int mtu;
+    private final ArrayBlockingQueue<PacketBuffer> inbound;
+    private final LinkStats stats = new LinkStats();
+    private MemoryLink peer;
+    private Thread deliverer;
+    private volatile boolean closed;
+
+    private MemoryLink(String name, int mtu, int queue) {
+        this.name = name;
+        this.mtu = mtu;
+        this.inbound = new ArrayBlockingQueue<>(queue);
+    }
+
+    /** Two connected ends. */
+    public record Pair(MemoryLink a, MemoryLink b) implements AutoCloseable {
+        @Override
+        public void close() {
+            a.close();
+            b.close();
+        }
+    }
+
+    public static Pair pair(int mtu) {
+        return pair(mtu, DEFAULT_QUEUE);
+    }
+
+    public static Pair pair(int mtu, int queue) {
+        MemoryLink a = new MemoryLink("memory-a", mtu, queue);
+        MemoryLink b = new MemoryLink("memory-b", mtu, queue);
+        a.peer = b;
+        b.peer = a;
+        return new Pair(a, b);
+    }
+
+    @Override
+    public int mtu() {
+        return mtu;
+    }
+
+    @Override
+    public String name() {
+        return name;
+    }
+
+    @Override
+    public LinkStats stats() {
+        return stats;
+    }
+
+    @Override
+    public synchronized void start(NetworkDispatcher dispatcher) {
+        if (deliverer != null) {
+            throw new IllegalStateException(name + " already started");
+        }
+        deliverer = Thread.ofPlatform().daemon().name(name + "-deliver").start(() -> deliverLoop(dispatcher));
+    }
+
+    private void deliverLoop(NetworkDispatcher dispatcher) {
+        while (!closed) {
+            PacketBuffer p;
+            try {
+                p = inbound.poll(100, TimeUnit.MILLISECONDS);
+            } catch (InterruptedException e) {
+                break;
+            }
+            if (p == null) {
+                continue;
+            }
+            stats.packetsRead.increment();
+            stats.bytesRead.add(p.length());
+            try {
+                dispatcher.deliverNetworkPacket(p);
+            } catch (RuntimeException e) {
+                stats.readErrors.increment();
+                LOG.log(Level.ERROR, "dispatching a packet on " + name + " failed", e);
+            } finally {
+                p.release();
+            }
+        }
+        PacketBuffer p;
+        while ((p = inbound.poll()) != null) {
+            p.release();
+        }
+    }
+
+    @Override
+    public boolean writePacket(PacketBuffer packet) {
+        if (closed || peer.closed) {
+            stats.dropped.increment();
+            packet.release();
+            return false;
+        }
+        if (packet.length() > mtu) {
+            stats.dropped.increment();
+            packet.release();
+            return false;
+        }
+        int len = packet.length();
+        try {
+            while (!peer.inbound.offer(packet, 100, TimeUnit.MILLISECONDS)) {
+                if (closed || peer.closed) {
+                    stats.dropped.increment();
+                    packet.release();
+                    return false;
+                }
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            stats.dropped.increment();
+            packet.release();
+            return false;
+        }
+        stats.packetsWritten.increment();
+        stats.bytesWritten.add(len);
+        return true;
+    }
+
+    @Override
+    public void close() {
+        closed = true;
+        Thread t;
+        synchronized (this) {
+            t = deliverer;
+        }
+        if (t != null && t != Thread.currentThread()) {
+            t.interrupt();
+            try {
+                t.join(5_000);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
+    }
+}

@@ -1,0 +1,106 @@
+package dev.loomstack.link;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.loomstack.packet.Bytes;
+import dev.loomstack.packet.Checksum;
+import dev.loomstack.packet.PacketBuffer;
+import dev.loomstack.packet.PacketBufferPool;
+import dev.loomstack.testing.Await;
+import dev.loomstack.testing.Cmd;
+import dev.loomstack.testing.NetNs;
+import dev.loomstack.testing.Privileges;
+import java.time.Duration;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+class TunLinkTest {
+    private final PacketBufferPool pool = PacketBufferPool.forMtu(1500, 64);
+
+    @BeforeEach
+    void needsRoot() {
+        Privileges.assumeRootAndTun();
+    }
+
+    @Test
+    void kernelPingCrossesTheDeviceBothWays() {
+        String dev = NetNs.uniqueDeviceName("lstun");
+        AtomicInteger echoRequests = new AtomicInteger();
+        try (NetNs ns = NetNs.create(); TunLink link = TunLink.open(dev, 1400, pool)) {
+            TunLink[] self = {link};
+            link.start(p -> {
+                byte[] a = p.array();
+                int o = p.start();
+                // IPv4 ICMP echo request to 100.64.0.1: answer it by swapping addresses and type.
+                if ((a[o] >>> 4) == 4 && a[o + 9] == 1 && a[o + 20] == 8
+                        && Bytes.u32(a, o + 16) == 0x64400001L) {
+                    echoRequests.incrementAndGet();
+                    PacketBuffer r = pool.acquire();
+                    int len = p.length();
+                    int at = r.append(len);
+                    byte[] b = r.array();
+                    System.arraycopy(a, o, b, at, len);
+                    System.arraycopy(a, o + 16, b, at + 12, 4);
+                    System.arraycopy(a, o + 12, b, at + 16, 4);
+                    Bytes.put16(b, at + 10, 0);
+                    Bytes.put16(b, at + 10, Checksum.compute(b, at, 20));
+                    b[at + 20] = 0;
+                    Bytes.put16(b, at + 22, 0);
+                    Bytes.put16(b, at + 22, Checksum.compute(b, at + 20, len - 20));
+                    self[0].writePacket(r);
+                }
+            });
+            String show = Cmd.run("ip", "-o", "link", "show", dev).check().output();
+            assertTrue(show.contains("mtu 1400"), show);
+            assertTrue(show.contains(",UP"), show);
+            // Moving a device to another namespace takes it down; the descriptor keeps working.
+            ns.adopt(dev);
+            ns.exec("ip", "link", "set", dev, "up").check();
+            ns.exec("ip", "addr", "add", "100.64.0.2/32", "dev", dev).check();
+            ns.exec("ip", "route", "add", "100.64.0.0/10", "dev", dev).check();
+
+            Cmd.Result ping = ns.exec(20, "ping", "-c", "2", "-W", "2", "100.64.0.1");
+            assertTrue(ping.ok(), ping.output());
+            assertTrue(echoRequests.get() >= 2);
+            assertTrue(link.stats().packetsWritten.sum() >= 2);
+
+            link.close();
+            Await.until(Duration.ofSeconds(5), "device removed after close",
+                    () -> !ns.exec("ip", "link", "show", dev).ok());
+        }
+    }
+
+    @Test
+    void closeRemovesTheDeviceAndIsIdempotent() {
+        String dev = NetNs.uniqueDeviceName("lstun");
+        TunLink link = TunLink.open(dev, 1280, pool);
+        link.start(p -> {});
+        assertTrue(Cmd.run("ip", "link", "show", dev).ok());
+        link.close();
+        link.close();
+        assertFalse(Cmd.run("ip", "link", "show", dev).ok());
+        assertFalse(link.writePacket(pool.acquire()), "a closed link refuses writes");
+    }
+
+    @Test
+    void badNamesAreRefusedClearly() {
+        var e = assertThrows(IllegalArgumentException.class, () -> TunLink.open("a-name-far-too-long", 1280, pool));
+        assertTrue(e.getMessage().contains("1-15 characters"), e.getMessage());
+        assertThrows(IllegalArgumentException.class, () -> TunLink.open("ok", 20, pool));
+    }
+
+    @Test
+    void busyNameGivesOneClearLine() {
+        String dev = NetNs.uniqueDeviceName("lstun");
+        try (TunLink first = TunLink.open(dev, 1280, pool)) {
+            var e = assertThrows(LinkUnavailableException.class, () -> TunLink.open(dev, 1280, pool));
+            assertTrue(e.getMessage().contains(dev), e.getMessage());
+            assertFalse(e.getMessage().contains("\n"));
+            assertEquals(0, e.getStackTrace().length, "a cause to log, not a stack trace");
+        }
+    }
+}
