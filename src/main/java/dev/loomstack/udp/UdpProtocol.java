@@ -129,6 +129,28 @@ public final class UdpProtocol implements TransportProtocolHandler {
         }
     }
 
+    /** Closes every endpoint (waking their readers) and stops taking new flows. */
+    public void close() {
+        forwarder = null;
+        java.util.List<UdpEndpoint> all = new java.util.ArrayList<>();
+        tableLock.readLock().lock();
+        try {
+            for (UdpEndpoint head : connected.values()) {
+                for (UdpEndpoint e = head; e != null; e = e.nextInBucket) {
+                    all.add(e);
+                }
+            }
+            for (UdpEndpoint head : bound.values()) {
+                for (UdpEndpoint e = head; e != null; e = e.nextInBucket) {
+                    all.add(e);
+                }
+            }
+        } finally {
+            tableLock.readLock().unlock();
+        }
+        all.forEach(UdpEndpoint::close);
+    }
+
     /** Endpoints currently registered (bound or connected). */
     public int endpointCount() {
         tableLock.readLock().lock();
