@@ -11,6 +11,7 @@ import dev.loomstack.packet.PacketBufferPool;
 import dev.loomstack.stack.NetworkPacket;
 import dev.loomstack.stack.NetworkProtocol;
 import dev.loomstack.stack.Stack;
+import dev.loomstack.stack.TokenBucket;
 import dev.loomstack.stack.Stats;
 import dev.loomstack.stack.TransportProtocolHandler;
 import dev.loomstack.stack.TransportProtocolHandler.Delivery;
@@ -30,7 +31,7 @@ public final class Ipv4Protocol implements NetworkProtocol {
     private final Stack stack;
     private final Stats stats;
     private final Reassembler reassembler;
-    private final IcmpRateLimiter errorLimiter;
+    private final TokenBucket errorLimiter;
     private final Ipv4Header header = new Ipv4Header();
     private final Ipv4Header quoted = new Ipv4Header();
     private final NetworkPacket ctx = new NetworkPacket();
@@ -41,8 +42,8 @@ public final class Ipv4Protocol implements NetworkProtocol {
         this.stack = stack;
         this.stats = stack.stats();
         this.reassembler = new Reassembler(stack.timers(), stack.pool(), REASSEMBLY_TIMEOUT_NANOS, reassemblyMemoryCap);
-        this.errorLimiter = new IcmpRateLimiter(stack.timers().clock(), IcmpRateLimiter.DEFAULT_PER_SECOND,
-                IcmpRateLimiter.DEFAULT_BURST);
+        this.errorLimiter = new TokenBucket(stack.timers().clock(), TokenBucket.DEFAULT_PER_SECOND,
+                TokenBucket.DEFAULT_BURST);
         this.optionCounter = type -> {
             switch (type) {
                 case Ipv4Header.OPTION_TIMESTAMP -> stats.ip.optionTimestampReceived.increment();

@@ -11,6 +11,7 @@ import dev.loomstack.packet.PacketBufferPool;
 import dev.loomstack.stack.NetworkPacket;
 import dev.loomstack.stack.NetworkProtocol;
 import dev.loomstack.stack.Stack;
+import dev.loomstack.stack.TokenBucket;
 import dev.loomstack.stack.Stats;
 import dev.loomstack.stack.TransportProtocolHandler;
 import dev.loomstack.stack.TransportProtocolHandler.Delivery;
@@ -29,7 +30,7 @@ public final class Ipv6Protocol implements NetworkProtocol {
     private final Stack stack;
     private final Stats stats;
     private final Reassembler reassembler;
-    private final IcmpRateLimiter errorLimiter;
+    private final TokenBucket errorLimiter;
     private final Ipv6Header header = new Ipv6Header();
     private final NetworkPacket ctx = new NetworkPacket();
     /** RFC 7739: fragment identifications should not be predictable across destinations; start at random. */
@@ -39,8 +40,8 @@ public final class Ipv6Protocol implements NetworkProtocol {
         this.stack = stack;
         this.stats = stack.stats();
         this.reassembler = new Reassembler(stack.timers(), stack.pool(), REASSEMBLY_TIMEOUT_NANOS, reassemblyMemoryCap);
-        this.errorLimiter = new IcmpRateLimiter(stack.timers().clock(), IcmpRateLimiter.DEFAULT_PER_SECOND,
-                IcmpRateLimiter.DEFAULT_BURST);
+        this.errorLimiter = new TokenBucket(stack.timers().clock(), TokenBucket.DEFAULT_PER_SECOND,
+                TokenBucket.DEFAULT_BURST);
     }
 
     @Override

@@ -1,14 +1,13 @@
-package dev.loomstack.ip;
+package dev.loomstack.stack;
 
-import dev.loomstack.stack.Clock;
 import java.util.concurrent.locks.ReentrantLock;
 
 /**
- * A token bucket for ICMP error messages (RFC 1812 section 4.3.2.8, RFC 4443 section 2.4 (f)):
- * a steady rate with a burst allowance, so a scan of closed ports cannot turn the router into an
- * ICMP flood.
+ * A token bucket: a steady rate with a burst allowance. It limits ICMP errors (RFC 1812 section
+ * 4.3.2.8, RFC 4443 section 2.4 (f)) so a port scan cannot turn the router into an ICMP flood, and
+ * TCP challenge ACKs (RFC 5961 section 7).
  */
-public final class IcmpRateLimiter {
+public final class TokenBucket {
     public static final int DEFAULT_PER_SECOND = 1000;
     public static final int DEFAULT_BURST = 50;
 
@@ -19,7 +18,7 @@ public final class IcmpRateLimiter {
     private long credit;
     private long last;
 
-    public IcmpRateLimiter(Clock clock, int perSecond, int burst) {
+    public TokenBucket(Clock clock, int perSecond, int burst) {
         this.clock = clock;
         this.nanosPerToken = 1_000_000_000L / perSecond;
         this.capacityNanos = nanosPerToken * burst;
