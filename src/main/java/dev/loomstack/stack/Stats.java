@@ -72,6 +72,10 @@ public final class Stats {
         public final StatCounter segmentSendErrors = new StatCounter();
         public final StatCounter resetsSent = new StatCounter();
         public final StatCounter resetsReceived = new StatCounter();
+        /** Zero-window probes sent (not part of the seed's export). */
+        public final StatCounter persistProbesSent = new StatCounter();
+        /** Keep-alive probes sent (not part of the seed's export). */
+        public final StatCounter keepAliveProbesSent = new StatCounter();
         public final StatCounter retransmits = new StatCounter();
         public final StatCounter fastRecovery = new StatCounter();
         public final StatCounter sackRecovery = new StatCounter();

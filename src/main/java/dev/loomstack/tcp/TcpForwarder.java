@@ -1,0 +1,71 @@
+package dev.loomstack.tcp;
+
+import dev.loomstack.stack.NetworkPacket;
+import dev.loomstack.stack.TransportEndpointId;
+import java.lang.System.Logger.Level;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.function.Consumer;
+
+/**
+ * Turns SYNs for which nothing listens into {@link ForwarderRequest}s (the seed's
+ * {@code tcp.NewForwarder(stack, rcvWnd, maxInFlight, handler)}). The handler runs on a virtual
+ * thread per request. A retransmitted SYN for a four-tuple already in flight is absorbed; past
+ * {@code maxInFlight} new SYNs are dropped and counted ({@code forward_max_in_flight_drop}). The
+ * limit may be changed while running.
+ */
+public final class TcpForwarder {
+    private static final System.Logger LOG = System.getLogger(TcpForwarder.class.getName());
+
+    private final Consumer<ForwarderRequest> handler;
+    private final ConcurrentHashMap<TransportEndpointId, ForwarderRequest> inFlight = new ConcurrentHashMap<>();
+    private volatile int maxInFlight;
+
+    public TcpForwarder(int maxInFlight, Consumer<ForwarderRequest> handler) {
+        setMaxInFlight(maxInFlight);
+        this.handler = handler;
+    }
+
+    public void setMaxInFlight(int n) {
+        if (n < 1) {
+            throw new IllegalArgumentException("maxInFlight must be at least 1, got " + n);
+        }
+        this.maxInFlight = n;
+    }
+
+    public int maxInFlight() {
+        return maxInFlight;
+    }
+
+    public int inFlight() {
+        return inFlight.size();
+    }
+
+    void synArrived(TcpProtocol protocol, NetworkPacket p, int srcPort, int dstPort, Segment seg) {
+        SynInfo syn = protocol.synInfo(p, srcPort, dstPort);
+        if (inFlight.containsKey(syn.id())) {
+            return;
+        }
+        if (inFlight.size() >= maxInFlight) {
+            protocol.stats().forwardMaxInFlightDrop.increment();
+            return;
+        }
+        ForwarderRequest r = new ForwarderRequest(this, protocol, syn);
+        if (inFlight.putIfAbsent(syn.id(), r) != null) {
+            return;
+        }
+        Thread.ofVirtual().name("tcp-forward " + syn.id()).start(() -> {
+            try {
+                handler.accept(r);
+            } catch (RuntimeException e) {
+                LOG.log(Level.WARNING, "forwarder handler failed for " + syn.id(), e);
+            } finally {
+                // A handler that neither took nor refused the request gives its slot back.
+                r.complete(false);
+            }
+        });
+    }
+
+    void released(ForwarderRequest r) {
+        inFlight.remove(r.id(), r);
+    }
+}
