@@ -10,6 +10,10 @@ import dev.loomstack.stack.HashedTimerWheel;
 import dev.loomstack.stack.Stack;
 import dev.loomstack.stack.Stats;
 import dev.loomstack.stack.TransportEndpointId;
+import dev.loomstack.tcp.ForwarderRequest;
+import dev.loomstack.tcp.TcpForwarder;
+import dev.loomstack.tcp.TcpProtocol;
+import dev.loomstack.tcp.TcpSettings;
 import dev.loomstack.udp.UdpEndpoint;
 import dev.loomstack.udp.UdpForwarder;
 import dev.loomstack.udp.UdpForwarderRequest;
@@ -37,20 +41,30 @@ public final class Netstack implements AutoCloseable {
     private final HashedTimerWheel timers;
     private final Stack stack;
     private final UdpProtocol udp;
+    private final TcpProtocol tcp;
+    private final TcpForwarder tcpForwarder;
     private final LocalAddresses localAddresses = new LocalAddresses();
     private volatile boolean closed;
 
     /** What the engine is created with. */
-    public record Options(List<IpPrefix> selfAddresses, int reassemblyMemoryCap) {
+    public record Options(List<IpPrefix> selfAddresses, int reassemblyMemoryCap, TcpSettings tcp,
+                          InFlightLimits limits) {
         public Options {
             selfAddresses = List.copyOf(selfAddresses);
+            Objects.requireNonNull(tcp, "tcp settings");
+            Objects.requireNonNull(limits, "limits");
             if (reassemblyMemoryCap <= 0) {
                 throw new IllegalArgumentException("reassemblyMemoryCap must be positive");
             }
         }
 
         public static Options defaults(List<IpPrefix> selfAddresses) {
-            return new Options(selfAddresses, Reassembler.DEFAULT_MEMORY_CAP);
+            return new Options(selfAddresses, Reassembler.DEFAULT_MEMORY_CAP, TcpSettings.defaults(),
+                    InFlightLimits.withDefaultPerClient(InFlightLimits.LINUX_DEFAULT_MAX_IN_FLIGHT));
+        }
+
+        public Options withTcp(TcpSettings t) {
+            return new Options(selfAddresses, reassemblyMemoryCap, t, limits);
         }
     }
 
@@ -63,6 +77,10 @@ public final class Netstack implements AutoCloseable {
         this.udp = new UdpProtocol(stack);
         stack.registerTransport(udp);
         udp.setForwarder(new UdpForwarder(this::acceptUdp));
+        this.tcp = new TcpProtocol(stack, options.tcp());
+        stack.registerTransport(tcp);
+        this.tcpForwarder = new TcpForwarder(options.limits().maxInFlight(), this::acceptTcp);
+        tcp.setForwarder(tcpForwarder);
     }
 
     /** Validates the collaborators and builds the stack; nothing runs until {@link #start}. */
@@ -99,6 +117,14 @@ public final class Netstack implements AutoCloseable {
         return udp;
     }
 
+    public TcpProtocol tcp() {
+        return tcp;
+    }
+
+    public TcpForwarder tcpForwarder() {
+        return tcpForwarder;
+    }
+
     public LocalAddresses localAddresses() {
         return localAddresses;
     }
@@ -121,14 +147,29 @@ public final class Netstack implements AutoCloseable {
         UdpFlowForwarder.run(id, client, dial, true, UdpFlowForwarder.idleTimeoutFor(id.localPort()), backend -> { });
     }
 
+    /**
+     * The seed's {@code acceptTCP}/{@code forwardTCP} for own addresses: dial {@code 127.0.0.1:port}
+     * before the handshake completes; anything else is refused with a RST.
+     */
+    private void acceptTcp(ForwarderRequest request) {
+        TransportEndpointId id = request.id();
+        if (!localAddresses.contains(id.localAddress())) {
+            request.complete(true);
+            return;
+        }
+        InetSocketAddress dial = new InetSocketAddress(InetAddress.getLoopbackAddress(), id.localPort());
+        TcpFlowForwarder.run(request, dial, true, TcpFlowForwarder.Observer.NONE);
+    }
+
     @Override
     public void close() {
         if (closed) {
             return;
         }
         closed = true;
-        stack.close();
+        tcp.close();
         udp.close();
+        stack.close();
         timers.close();
     }
 }
