@@ -86,6 +86,9 @@ public final class TcpEndpoint {
     private boolean inRecovery;
     private int recoverPoint;
     private int highRxt;
+    /** SND.MAX when the hole at SND.UNA was last repaired; SACKs beyond it mean the repair was lost. */
+    private int repairEdge;
+    private boolean repairEdgeValid;
     private int dupAcks;
     private int rttSeq;
     private long rttStart = -1;
@@ -132,12 +135,17 @@ public final class TcpEndpoint {
     private long persistTimer = TimerService.NO_TIMER;
     private long keepAliveTimer = TimerService.NO_TIMER;
     private long closeTimer = TimerService.NO_TIMER;
+    private long probeTimer = TimerService.NO_TIMER;
+    private boolean probeSent;
     private long persistBackoffNanos;
     private final Runnable rtoTask = this::onRetransmitTimer;
     private final Runnable delAckTask = this::onDelayedAckTimer;
     private final Runnable persistTask = this::onPersistTimer;
     private final Runnable keepAliveTask = this::onKeepAliveTimer;
     private final Runnable closeTask = this::onCloseTimer;
+    private final Runnable probeTask = this::onTailLossProbe;
+    /** RFC 8985 section 7.2: the probe timeout is at least this, even on a fast path. */
+    static final long MIN_PROBE_TIMEOUT_NANOS = TimeUnit.MILLISECONDS.toNanos(10);
 
     TcpEndpoint(TcpProtocol protocol, TcpSettings settings, IpAddress localAddress, int localPort,
                 IpAddress remoteAddress, int remotePort) {
@@ -450,6 +458,13 @@ public final class TcpEndpoint {
         TcpOptions o = seg.options;
         if (sackOk && o.sackCount > 0) {
             scoreboard.update(sndUna, sndMax, o.sackStart, o.sackEnd, o.sackCount);
+            if (inRecovery && repairEdgeValid && ack == sndUna
+                    && Seq.gt(scoreboard.highestSacked(sndUna), repairEdge)) {
+                // Data sent after the repair of SND.UNA has arrived but the repair has not: it was
+                // lost too (the idea of RFC 8985's RACK). Repair again rather than wait for the RTO.
+                repairEdgeValid = false;
+                highRxt = sndUna;
+            }
         }
         long now = timers.clock().nanoTime();
         int window = seg.window << sndShift;
@@ -513,6 +528,7 @@ public final class TcpEndpoint {
         }
         consecutiveTimeouts = 0;
         dupAcks = 0;
+        probeSent = false;
         int flight = sndMax - sndUna;
         if (inRecovery) {
             if (Seq.geq(ack, recoverPoint)) {
@@ -522,13 +538,18 @@ public final class TcpEndpoint {
             } else if (scoreboard.isEmpty() && Seq.gt(sndUna + sendMss, highRxt)) {
                 // RFC 6582 section 3.2 step 5: a partial ACK without SACK retransmits the next hole.
                 retransmitAt(sndUna);
+            } else if (Seq.lt(sndUna, highRxt)) {
+                // The new first hole was repaired already; watch that repair from here on.
+                repairEdge = sndMax;
+                repairEdgeValid = true;
             }
         } else {
             cc.onAck(dataAcked, sample, flight, now);
         }
         if (sndUna == sndMax) {
             cancelTimer(rtoTimer);
-            rtoTimer = TimerService.NO_TIMER;
+            cancelTimer(probeTimer);
+            rtoTimer = probeTimer = TimerService.NO_TIMER;
         } else {
             restartRetransmitTimer();
         }
@@ -559,6 +580,10 @@ public final class TcpEndpoint {
     }
 
     private void retransmitAt(int seq) {
+        if (seq == sndUna) {
+            repairEdge = sndMax;
+            repairEdgeValid = true;
+        }
         int end = Seq.min(sndMax, scoreboard.nextSackedStart(seq, sndMax));
         int dataEnd = sndUna + sendBuffer.size();
         int len = Math.min(sendMss, Math.max(0, Seq.min(end, dataEnd) - seq));
@@ -818,6 +843,14 @@ public final class TcpEndpoint {
                 int usable = sndUna + sndWnd - sndMax;
                 int len = Math.min(sendMss, Math.min(usable, dataEnd - sndMax));
                 if (len <= 0) {
+                    // RFC 6675 section 5 NextSeg rule 3: with nothing new to send, repair a hole
+                    // below the highest SACK even before it counts as lost.
+                    if (!scoreboard.isEmpty() && Seq.lt(hole, highSacked)) {
+                        retransmitAt(hole);
+                        highRxt = Seq.max(highRxt, hole + 1);
+                        sent = true;
+                        continue;
+                    }
                     break;
                 }
                 sendData(sndMax, len, false);
@@ -1112,17 +1145,62 @@ public final class TcpEndpoint {
         cancelTimer(persistTimer);
         cancelTimer(keepAliveTimer);
         cancelTimer(closeTimer);
-        rtoTimer = delAckTimer = persistTimer = keepAliveTimer = closeTimer = TimerService.NO_TIMER;
+        cancelTimer(probeTimer);
+        rtoTimer = delAckTimer = persistTimer = keepAliveTimer = closeTimer = probeTimer = TimerService.NO_TIMER;
     }
 
     private void armRetransmitTimer() {
         cancelTimer(rtoTimer);
         rtoTimer = timers.scheduleAfter(rtt.rtoNanos(), rtoTask);
+        armTailLossProbe();
     }
 
     private void armRetransmitTimerIfIdle() {
         if (rtoTimer == TimerService.NO_TIMER) {
             rtoTimer = timers.scheduleAfter(rtt.rtoNanos(), rtoTask);
+            armTailLossProbe();
+        }
+    }
+
+    /**
+     * RFC 8985 section 7: when the tail of a flight is lost no duplicate ACK comes back, and only
+     * the (much longer) RTO would notice. A probe after about two round trips draws a SACK that
+     * starts ordinary fast recovery instead.
+     */
+    private void armTailLossProbe() {
+        if (inRecovery || probeSent || !rtt.hasSample() || !state.synchronized_()) {
+            return;
+        }
+        long pto = Math.max(2 * rtt.srttNanos(), MIN_PROBE_TIMEOUT_NANOS);
+        if (pto >= rtt.rtoNanos()) {
+            return;
+        }
+        cancelTimer(probeTimer);
+        probeTimer = timers.scheduleAfter(pto, probeTask);
+    }
+
+    private void onTailLossProbe() {
+        lock.lock();
+        try {
+            probeTimer = TimerService.NO_TIMER;
+            if (!state.synchronized_() || state == TcpState.TIME_WAIT || inRecovery || sndUna == sndMax) {
+                return;
+            }
+            probeSent = true;
+            stats.tlpRecovery.increment();
+            int dataEnd = sndUna + sendBuffer.size();
+            int newData = Math.min(sendMss, Math.min(dataEnd - sndMax, sndUna + sndWnd - sndMax));
+            if (newData > 0) {
+                sendData(sndMax, newData, false);
+            } else if (finSent && sndMax == finSeq + 1 && Seq.leq(sndUna, finSeq)) {
+                sendControl(finSeq, rcvNxt, FIN | ACK);
+                stats.retransmits.increment();
+            } else {
+                int start = Seq.max(sndUna, Seq.min(sndMax, dataEnd) - sendMss);
+                retransmitAt(start);
+            }
+        } finally {
+            lock.unlock();
         }
     }
 
