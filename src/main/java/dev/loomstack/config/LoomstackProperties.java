@@ -1,15 +1,19 @@
 package dev.loomstack.config;
 
 import dev.loomstack.packet.IpPrefix;
+import dev.loomstack.tcp.CongestionControlAlgorithm;
+import dev.loomstack.tcp.TcpSettings;
 import jakarta.validation.Valid;
 import jakarta.validation.constraints.Max;
 import jakarta.validation.constraints.Min;
 import jakarta.validation.constraints.NotEmpty;
 import jakarta.validation.constraints.NotNull;
 import jakarta.validation.constraints.Pattern;
+import java.time.Duration;
 import java.util.List;
 import org.springframework.boot.context.properties.ConfigurationProperties;
 import org.springframework.boot.context.properties.bind.DefaultValue;
+import org.springframework.util.unit.DataSize;
 import org.springframework.validation.annotation.Validated;
 
 /**
@@ -21,7 +25,8 @@ import org.springframework.validation.annotation.Validated;
 @ConfigurationProperties("loomstack")
 public record LoomstackProperties(
         @Valid @NotNull @DefaultValue Tun tun,
-        @NotEmpty @DefaultValue({DEFAULT_SELF_V4, DEFAULT_SELF_V6}) List<@Pattern(regexp = PREFIX_TEXT) String> selfAddresses) {
+        @NotEmpty @DefaultValue({DEFAULT_SELF_V4, DEFAULT_SELF_V6}) List<@Pattern(regexp = PREFIX_TEXT) String> selfAddresses,
+        @Valid @NotNull @DefaultValue Tcp tcp) {
 
     public static final String DEFAULT_SELF_V4 = "100.64.0.1/32";
     public static final String DEFAULT_SELF_V6 = "fd7a:115c:a1e0::1/128";
@@ -38,6 +43,60 @@ public record LoomstackProperties(
         /** IPv6 requires every link to carry 1280-byte packets (RFC 8200 section 5). */
         public static final int MIN_MTU = 1280;
         public static final int MAX_MTU = 65_535;
+    }
+
+    /**
+     * TCP tunables. Each is optional: unset keeps {@link TcpSettings#defaults()}, which names the
+     * protocol defaults (Linux's, where RFCs leave a choice).
+     *
+     * @param congestionControl {@code cubic} (default) or {@code newreno}
+     * @param nagle             coalesce small writes (RFC 9293 section 3.7.4)
+     * @param timeWait          how long an actively closed connection lingers
+     * @param keepAlive         probing of idle forwarded connections
+     * @param sendBuffer        bytes queued per connection ahead of the peer's ACK
+     * @param receiveBufferMax  the cap of receive-window auto-tuning
+     */
+    public record Tcp(
+            CongestionControlAlgorithm congestionControl,
+            Boolean nagle,
+            Duration timeWait,
+            @Valid @NotNull @DefaultValue KeepAlive keepAlive,
+            DataSize sendBuffer,
+            DataSize receiveBufferMax) {
+
+        /**
+         * Keep-alive (the seed leaves it at gVisor's defaults with a TODO to make it tunable).
+         * Unset values keep {@link TcpSettings}' defaults.
+         */
+        public record KeepAlive(Boolean enabled, Duration idle, Duration interval, @Min(1) Integer count) {}
+
+        /** {@code base} with whatever this configuration sets. */
+        public TcpSettings apply(TcpSettings base) {
+            TcpSettings s = base;
+            if (congestionControl != null) {
+                s = s.withCongestionControl(congestionControl);
+            }
+            if (nagle != null) {
+                s = s.withNagle(nagle);
+            }
+            if (timeWait != null) {
+                s = s.withTimeWait(timeWait);
+            }
+            if (keepAlive.enabled() != null || keepAlive.idle() != null || keepAlive.interval() != null
+                    || keepAlive.count() != null) {
+                s = s.withKeepAlive(
+                        keepAlive.enabled() != null ? keepAlive.enabled() : s.keepAlive(),
+                        keepAlive.idle() != null ? keepAlive.idle() : Duration.ofNanos(s.keepAliveIdleNanos()),
+                        keepAlive.interval() != null ? keepAlive.interval() : Duration.ofNanos(s.keepAliveIntervalNanos()),
+                        keepAlive.count() != null ? keepAlive.count() : s.keepAliveCount());
+            }
+            if (sendBuffer != null || receiveBufferMax != null) {
+                int send = sendBuffer != null ? Math.toIntExact(sendBuffer.toBytes()) : s.sendBufferSize();
+                int max = receiveBufferMax != null ? Math.toIntExact(receiveBufferMax.toBytes()) : s.receiveBufferMax();
+                s = s.withBuffers(send, Math.min(s.receiveBufferInitial(), max), max);
+            }
+            return s;
+        }
     }
 
     /** The self addresses, parsed strictly (host bits set or a malformed prefix fail the boot). */

@@ -3,6 +3,7 @@ package dev.loomstack.config;
 import dev.loomstack.engine.Netstack;
 import dev.loomstack.link.TunLink;
 import dev.loomstack.packet.PacketBufferPool;
+import dev.loomstack.tcp.TcpSettings;
 import org.springframework.context.SmartLifecycle;
 
 /**
@@ -25,7 +26,8 @@ public final class NetstackLifecycle implements SmartLifecycle {
         LoomstackProperties.Tun tun = properties.tun();
         TunLink link = TunLink.open(tun.name(), tun.mtu(), PacketBufferPool.forMtu(tun.mtu(), LINK_POOL));
         try {
-            Netstack n = Netstack.create(link, Netstack.Options.defaults(properties.selfPrefixes()));
+            Netstack n = Netstack.create(link, Netstack.Options.defaults(properties.selfPrefixes())
+                    .withTcp(properties.tcp().apply(TcpSettings.defaults())));
             n.start();
             netstack = n;
         } catch (RuntimeException e) {

@@ -1,5 +1,6 @@
 package dev.loomstack.tcp;
 
+import dev.loomstack.packet.TcpHeader;
 import dev.loomstack.stack.TransportEndpointId;
 import java.io.IOException;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -36,7 +37,7 @@ public final class ForwarderRequest {
             throw new IllegalStateException("request for " + id() + " already completed");
         }
         try {
-            TcpEndpoint ep = protocol.accept(syn);
+            TcpEndpoint ep = protocol.accept(syn, forwarder.settingsFor(protocol));
             ep.awaitEstablished(Long.MAX_VALUE);
             return ep;
         } finally {
@@ -52,7 +53,7 @@ public final class ForwarderRequest {
         if (sendReset) {
             TransportEndpointId id = syn.id();
             protocol.sendReset(id.localAddress(), id.localPort(), id.remoteAddress(), id.remotePort(), 0,
-                    syn.sequence() + 1, dev.loomstack.packet.TcpHeader.RST | dev.loomstack.packet.TcpHeader.ACK);
+                    syn.sequence() + 1, TcpHeader.RST | TcpHeader.ACK);
         }
         finish();
     }

@@ -307,6 +307,7 @@ public final class TcpEndpoint {
         if (seg.has(RST)) {
             if (ack) {
                 stats.resetsReceived.increment();
+                stats.failedConnectionAttempts.increment();
                 terminate(new ConnectException("Connection refused by " + remoteAddress + ":" + remotePort));
             }
             return;

@@ -18,11 +18,31 @@ public final class TcpForwarder {
 
     private final Consumer<ForwarderRequest> handler;
     private final ConcurrentHashMap<TransportEndpointId, ForwarderRequest> inFlight = new ConcurrentHashMap<>();
+    /** Settings for accepted connections, or null for the protocol's own. */
+    private final TcpSettings settings;
     private volatile int maxInFlight;
 
     public TcpForwarder(int maxInFlight, Consumer<ForwarderRequest> handler) {
         setMaxInFlight(maxInFlight);
         this.handler = handler;
+        this.settings = null;
+    }
+
+    /**
+     * The seed's shape: installs itself on {@code protocol}; accepted connections start with a
+     * receive window of {@code receiveWindow} bytes (0 keeps the protocol's default).
+     */
+    public TcpForwarder(TcpProtocol protocol, int receiveWindow, int maxInFlight, Consumer<ForwarderRequest> handler) {
+        setMaxInFlight(maxInFlight);
+        this.handler = handler;
+        TcpSettings s = protocol.settings();
+        this.settings = receiveWindow <= 0 ? null
+                : s.withBuffers(s.sendBufferSize(), receiveWindow, Math.max(receiveWindow, s.receiveBufferMax()));
+        protocol.setForwarder(this);
+    }
+
+    TcpSettings settingsFor(TcpProtocol protocol) {
+        return settings != null ? settings : protocol.settings();
     }
 
     public void setMaxInFlight(int n) {

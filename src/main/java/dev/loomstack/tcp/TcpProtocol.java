@@ -192,8 +192,12 @@ public final class TcpProtocol implements TransportProtocolHandler {
 
     /** Creates the endpoint for an accepted SYN and answers it; the handshake completes on its own. */
     TcpEndpoint accept(SynInfo syn) throws IOException {
+        return accept(syn, settings);
+    }
+
+    TcpEndpoint accept(SynInfo syn, TcpSettings with) throws IOException {
         TransportEndpointId id = syn.id();
-        TcpEndpoint ep = new TcpEndpoint(this, settings, id.localAddress(), id.localPort(), id.remoteAddress(),
+        TcpEndpoint ep = new TcpEndpoint(this, with, id.localAddress(), id.localPort(), id.remoteAddress(),
                 id.remotePort());
         if (connections.putIfAbsent(ep.key, ep) != null) {
             throw new BindException("a connection for " + id + " already exists");
@@ -247,6 +251,10 @@ public final class TcpProtocol implements TransportProtocolHandler {
         try {
             ep.awaitEstablished(timeoutNanos);
         } catch (IOException e) {
+            if (ep.state() == TcpState.SYN_SENT) {
+                // The caller's deadline ended the handshake; the endpoint's own failures count themselves.
+                stats.failedConnectionAttempts.increment();
+            }
             ep.abort();
             throw e;
         }
