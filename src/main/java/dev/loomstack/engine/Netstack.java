@@ -1,16 +1,27 @@
 package dev.loomstack.engine;
 
+import dev.loomstack.dns.DnsZone;
+import dev.loomstack.dns.MagicDns;
+import dev.loomstack.dns.MagicDnsServer;
 import dev.loomstack.ip.IpStack;
 import dev.loomstack.ip.Reassembler;
 import dev.loomstack.link.LinkEndpoint;
+import dev.loomstack.net.TcpConn;
+import dev.loomstack.net.UdpConn;
+import dev.loomstack.packet.Bytes;
 import dev.loomstack.packet.IpAddress;
 import dev.loomstack.packet.IpPrefix;
+import dev.loomstack.packet.PacketBuffer;
 import dev.loomstack.packet.PacketBufferPool;
+import dev.loomstack.packet.TcpHeader;
+import dev.loomstack.packet.UdpHeader;
 import dev.loomstack.stack.HashedTimerWheel;
 import dev.loomstack.stack.Stack;
+import dev.loomstack.stack.StatCounter;
 import dev.loomstack.stack.Stats;
 import dev.loomstack.stack.TransportEndpointId;
 import dev.loomstack.tcp.ForwarderRequest;
+import dev.loomstack.tcp.TcpEndpoint;
 import dev.loomstack.tcp.TcpForwarder;
 import dev.loomstack.tcp.TcpProtocol;
 import dev.loomstack.tcp.TcpSettings;
@@ -18,23 +29,40 @@ import dev.loomstack.udp.UdpEndpoint;
 import dev.loomstack.udp.UdpForwarder;
 import dev.loomstack.udp.UdpForwarderRequest;
 import dev.loomstack.udp.UdpProtocol;
+import java.io.IOException;
 import java.lang.System.Logger.Level;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
+import java.net.SocketException;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Objects;
+import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.Consumer;
 
 /**
  * The router's engine (the seed's {@code Impl}): owns the stack on one link, decides which flows
  * it takes, and re-originates them as host sockets. Created with {@link #create}, started with
  * {@link #start}, stopped with {@link #close}, which leaves no thread or device behind.
  */
-public final class Netstack implements AutoCloseable {
+public final class Netstack implements RouterControl, AutoCloseable {
     private static final System.Logger LOG = System.getLogger(Netstack.class.getName());
     /** Buffers kept for reuse: enough for a full write queue plus in-flight work. */
     static final int POOLED_BUFFERS = 4096;
+    /** The self node's name before any netmap names it. */
+    public static final String DEFAULT_SELF_NAME = "loomstack";
+    private static final InetAddress LOOPBACK_V4 = InetAddress.getLoopbackAddress();
 
     private final LinkEndpoint link;
+    private final InjectRouter injector;
     private final Options options;
     private final Stats stats = new Stats();
     private final PacketBufferPool pool;
@@ -44,43 +72,107 @@ public final class Netstack implements AutoCloseable {
     private final TcpProtocol tcp;
     private final TcpForwarder tcpForwarder;
     private final LocalAddresses localAddresses = new LocalAddresses();
+    private final InboundPolicy policy;
+    private final InFlightLimiter limiter;
+    private final SubnetAddresses subnetAddresses;
+    private final ProxyMap proxyMap = new ProxyMap();
+    private final FlowRegistry flows = new FlowRegistry(Clock.systemUTC());
+    private final PingRelay pingRelay;
+    private final FlowHandlers handlers;
+    private final MagicDnsServer dns;
+    private final AtomicReference<NetworkMap> netmap = new AtomicReference<>();
+    private final StatCounter droppedPerClient = new StatCounter();
+    private final StatCounter viaRefused = new StatCounter();
+    private final StatCounter udpNotForwarded = new StatCounter();
+    private final Object netmapLock = new Object();
+    private volatile InFlightLimits limits;
+    private volatile boolean started;
     private volatile boolean closed;
 
-    /** What the engine is created with. */
+    /**
+     * What the engine is created with.
+     *
+     * @param selfAddresses        the node's own addresses until a netmap says otherwise
+     * @param reassemblyMemoryCap  bytes of fragments held for reassembly
+     * @param tcp                  TCP settings
+     * @param limits               in-flight limits; null derives them from the JVM's memory
+     * @param processLocalIps      take flows to the node's own addresses (the seed's {@code ProcessLocalIPs})
+     * @param processSubnets       take flows to advertised subnets (the seed's {@code ProcessSubnets})
+     * @param dnsUpstreams         where MagicDNS forwards names it does not own
+     * @param refusedLocalTcpPorts own-address TCP ports never forwarded (the service's own HTTP ports)
+     */
     public record Options(List<IpPrefix> selfAddresses, int reassemblyMemoryCap, TcpSettings tcp,
-                          InFlightLimits limits) {
+                          InFlightLimits limits, boolean processLocalIps, boolean processSubnets,
+                          List<InetSocketAddress> dnsUpstreams, Set<Integer> refusedLocalTcpPorts) {
         public Options {
             selfAddresses = List.copyOf(selfAddresses);
             Objects.requireNonNull(tcp, "tcp settings");
-            Objects.requireNonNull(limits, "limits");
+            dnsUpstreams = List.copyOf(dnsUpstreams);
+            refusedLocalTcpPorts = Set.copyOf(refusedLocalTcpPorts);
             if (reassemblyMemoryCap <= 0) {
                 throw new IllegalArgumentException("reassemblyMemoryCap must be positive");
             }
         }
 
+        /** Both kinds of flow processed, limits from memory, DNS upstreams from {@code /etc/resolv.conf}. */
         public static Options defaults(List<IpPrefix> selfAddresses) {
-            return new Options(selfAddresses, Reassembler.DEFAULT_MEMORY_CAP, TcpSettings.defaults(),
-                    InFlightLimits.withDefaultPerClient(InFlightLimits.LINUX_DEFAULT_MAX_IN_FLIGHT));
+            return new Options(selfAddresses, Reassembler.DEFAULT_MEMORY_CAP, TcpSettings.defaults(), null, true,
+                    true, MagicDns.systemResolvers(Path.of("/etc/resolv.conf")), Set.of());
         }
 
         public Options withTcp(TcpSettings t) {
-            return new Options(selfAddresses, reassemblyMemoryCap, t, limits);
+            return new Options(selfAddresses, reassemblyMemoryCap, t, limits, processLocalIps, processSubnets,
+                    dnsUpstreams, refusedLocalTcpPorts);
+        }
+
+        public Options withLimits(InFlightLimits l) {
+            return new Options(selfAddresses, reassemblyMemoryCap, tcp, l, processLocalIps, processSubnets,
+                    dnsUpstreams, refusedLocalTcpPorts);
+        }
+
+        public Options withProcessing(boolean localIps, boolean subnets) {
+            return new Options(selfAddresses, reassemblyMemoryCap, tcp, limits, localIps, subnets, dnsUpstreams,
+                    refusedLocalTcpPorts);
+        }
+
+        public Options withDnsUpstreams(List<InetSocketAddress> upstreams) {
+            return new Options(selfAddresses, reassemblyMemoryCap, tcp, limits, processLocalIps, processSubnets,
+                    upstreams, refusedLocalTcpPorts);
+        }
+
+        public Options withRefusedLocalTcpPorts(Set<Integer> ports) {
+            return new Options(selfAddresses, reassemblyMemoryCap, tcp, limits, processLocalIps, processSubnets,
+                    dnsUpstreams, ports);
         }
     }
 
     private Netstack(LinkEndpoint link, Options options) {
         this.link = link;
         this.options = options;
+        this.limits = options.limits() != null ? options.limits() : InFlightLimits.forThisJvm();
+        this.injector = new InjectRouter(link, link);
         this.pool = PacketBufferPool.forMtu(link.mtu(), POOLED_BUFFERS);
         this.timers = new HashedTimerWheel("loomstack-timers");
-        this.stack = IpStack.create(link, pool, stats, timers, options.reassemblyMemoryCap());
+        this.stack = IpStack.create(injector, pool, stats, timers, options.reassemblyMemoryCap());
+        this.policy = new InboundPolicy(localAddresses, options.processLocalIps(), options.processSubnets());
+        this.handlers = new FlowHandlers(() -> policy.setInterceptedTcpPorts(handlersPorts()));
+        this.subnetAddresses = new SubnetAddresses(stack);
+        this.pingRelay = new PingRelay();
+        this.dns = new MagicDnsServer(new MagicDns(options.dnsUpstreams()));
         this.udp = new UdpProtocol(stack);
         stack.registerTransport(udp);
         udp.setForwarder(new UdpForwarder(this::acceptUdp));
         this.tcp = new TcpProtocol(stack, options.tcp());
         stack.registerTransport(tcp);
-        this.tcpForwarder = new TcpForwarder(options.limits().maxInFlight(), this::acceptTcp);
-        tcp.setForwarder(tcpForwarder);
+        this.limiter = new InFlightLimiter(limits.maxInFlightPerClient(), droppedPerClient);
+        this.tcpForwarder = new TcpForwarder(tcp, 0, limits.maxInFlight(), this::acceptTcp);
+        tcpForwarder.setGate(limiter);
+        stack.setInboundFilter(this::shouldProcessInbound);
+        stack.setEchoPolicy(this::onEchoRequest);
+    }
+
+    private Set<Integer> handlersPorts() {
+        return handlers == null ? Set.of() : handlers.interceptedTcpPorts();
     }
 
     /** Validates the collaborators and builds the stack; nothing runs until {@link #start}. */
@@ -90,19 +182,25 @@ public final class Netstack implements AutoCloseable {
         if (link.mtu() < 1280) {
             throw new IllegalArgumentException("link MTU " + link.mtu() + " is below IPv6's minimum of 1280");
         }
+        if (options.selfAddresses().isEmpty()) {
+            throw new IllegalArgumentException("at least one self address is needed");
+        }
         return new Netstack(link, options);
     }
 
-    /** Registers the self addresses, starts timers and the link. */
+    /** Registers the self addresses and the service IPs, starts timers and the link. */
     public void start() {
-        for (IpPrefix p : options.selfAddresses()) {
-            stack.addAddress(p);
+        if (closed) {
+            throw new IllegalStateException("closed");
         }
-        localAddresses.replace(options.selfAddresses().stream().map(IpPrefix::address).toList());
+        stack.addAddress(IpPrefix.host(TailnetAddresses.SERVICE_IP));
+        stack.addAddress(IpPrefix.host(TailnetAddresses.SERVICE_IP_V6));
+        applyNetmap(NetworkMap.initial(DEFAULT_SELF_NAME, options.selfAddresses()));
         timers.start();
         stack.start();
-        LOG.log(Level.INFO, "serving on {0} (mtu {1}) with addresses {2}", link.name(), link.mtu(),
-                options.selfAddresses());
+        started = true;
+        LOG.log(Level.INFO, "serving on {0} (mtu {1}) with addresses {2}; in-flight limits {3}", link.name(),
+                link.mtu(), options.selfAddresses(), limits);
     }
 
     public Stack stack() {
@@ -129,36 +227,451 @@ public final class Netstack implements AutoCloseable {
         return localAddresses;
     }
 
+    public InboundPolicy policy() {
+        return policy;
+    }
+
+    public FlowHandlers handlers() {
+        return handlers;
+    }
+
+    public InFlightLimiter limiter() {
+        return limiter;
+    }
+
+    public SubnetAddresses subnetAddresses() {
+        return subnetAddresses;
+    }
+
+    public ProxyMap proxyMap() {
+        return proxyMap;
+    }
+
+    public MagicDns magicDns() {
+        return dns.dns();
+    }
+
+    public PingRelay pingRelay() {
+        return pingRelay;
+    }
+
     public LinkEndpoint link() {
         return link;
     }
 
-    /** The seed's {@code acceptUDP}: own-address flows go to loopback; the rest are not taken yet. */
-    private void acceptUdp(UdpForwarderRequest request) {
-        TransportEndpointId id = request.id();
-        IpAddress dst = id.localAddress();
-        if (!localAddresses.contains(dst)) {
-            // Nothing to forward to: the endpoint was never created, so the datagram is dropped.
-            stats.droppedPackets.increment();
-            return;
+    // ---- inbound decisions ---------------------------------------------------------------------
+
+    /**
+     * The seed's {@code shouldProcessInbound}, on the raw packet. Malformed headers pass so the IP
+     * layer counts them; the destination is read into a small value the JIT keeps off the heap.
+     */
+    private boolean shouldProcessInbound(PacketBuffer p) {
+        byte[] b = p.array();
+        int at = p.start();
+        int len = p.length();
+        int version = (b[at] & 0xff) >>> 4;
+        IpAddress dst;
+        int protocol;
+        int port = -1;
+        if (version == 4) {
+            if (len < 20) {
+                return true;
+            }
+            int ihl = (b[at] & 0x0f) * 4;
+            protocol = b[at + 9] & 0xff;
+            dst = IpAddress.readV4(b, at + 16);
+            boolean first = (Bytes.u16(b, at + 6) & 0x1fff) == 0;
+            if (first && len >= ihl + 4 && (protocol == TcpHeader.PROTOCOL || protocol == UdpProtocol.PROTOCOL_NUMBER)) {
+                port = Bytes.u16(b, at + ihl + 2);
+            }
+        } else if (version == 6) {
+            if (len < 40) {
+                return true;
+            }
+            protocol = b[at + 6] & 0xff;
+            dst = IpAddress.readV6(b, at + 24);
+            if (len >= 44 && (protocol == TcpHeader.PROTOCOL || protocol == UdpProtocol.PROTOCOL_NUMBER)) {
+                port = Bytes.u16(b, at + 42);
+            }
+        } else {
+            return true;
         }
-        UdpEndpoint client = request.createEndpoint();
-        InetSocketAddress dial = new InetSocketAddress(InetAddress.getLoopbackAddress(), id.localPort());
-        UdpFlowForwarder.run(id, client, dial, true, UdpFlowForwarder.idleTimeoutFor(id.localPort()), backend -> { });
+        if (TailnetAddresses.isServiceIp(dst)) {
+            return true;
+        }
+        return policy.shouldProcessInbound(dst, protocol, port);
     }
 
     /**
-     * The seed's {@code acceptTCP}/{@code forwardTCP} for own addresses: dial {@code 127.0.0.1:port}
-     * before the handshake completes; anything else is refused with a RST.
+     * The seed's {@code shouldHandlePing} and {@code userPing}: echo requests to subnet hosts and
+     * 4via6 addresses are relayed and answered only when the real host answers; own addresses are
+     * answered at once.
      */
+    private Stack.EchoPolicy.Decision onEchoRequest(IpAddress src, IpAddress dst, byte[] icmp, int off, int len) {
+        if (TailnetAddresses.isVia(dst) && !policy.handlesVia(dst)) {
+            return Stack.EchoPolicy.Decision.IGNORE;
+        }
+        IpAddress target = policy.pingTarget(dst);
+        if (target != null) {
+            byte[] request = java.util.Arrays.copyOfRange(icmp, off, off + len);
+            pingRelay.relay(target, () -> stack.sendEchoReply(dst, src, request));
+            return Stack.EchoPolicy.Decision.TAKEN;
+        }
+        if (TailnetAddresses.isVia(dst)) {
+            viaRefused.increment();
+            return Stack.EchoPolicy.Decision.IGNORE;
+        }
+        return stack.hasAddress(dst) ? Stack.EchoPolicy.Decision.REPLY : Stack.EchoPolicy.Decision.IGNORE;
+    }
+
+    /** A flow's client must be a unicast address a reply can reach. */
+    private static boolean validClient(IpAddress a) {
+        return !a.isUnspecified() && !a.isMulticast() && !a.isLoopback() && !a.equals(IpAddress.V4_BROADCAST);
+    }
+
+    /** Where a flow to {@code dst:port} is dialled, or null when it must be refused. */
+    private InetSocketAddress dialTarget(IpAddress dst, int port) {
+        if (localAddresses.contains(dst)) {
+            if (!options.processLocalIps() && !policy.interceptedTcpPorts().contains(port)) {
+                return null;
+            }
+            return new InetSocketAddress(LOOPBACK_V4, port);
+        }
+        if (TailnetAddresses.isVia(dst)) {
+            IpAddress v4 = TailnetAddresses.unmapVia(dst);
+            if (ViaSafety.refuses(v4) || !policy.handlesVia(dst)) {
+                viaRefused.increment();
+                return null;
+            }
+            return new InetSocketAddress(v4.toInetAddress(), port);
+        }
+        if (!options.processSubnets() || TailnetAddresses.isTailscaleIp(dst)) {
+            return null;
+        }
+        return new InetSocketAddress(dst.toInetAddress(), port);
+    }
+
+    // ---- TCP -----------------------------------------------------------------------------------
+
+    /** The seed's {@code acceptTCP}: decide, dial upstream before the handshake, then copy. */
     private void acceptTcp(ForwarderRequest request) {
         TransportEndpointId id = request.id();
-        if (!localAddresses.contains(id.localAddress())) {
+        IpAddress clientIp = id.remoteAddress();
+        IpAddress dst = id.localAddress();
+        int port = id.localPort();
+        if (!validClient(clientIp)) {
             request.complete(true);
             return;
         }
-        InetSocketAddress dial = new InetSocketAddress(InetAddress.getLoopbackAddress(), id.localPort());
-        TcpFlowForwarder.run(request, dial, true, TcpFlowForwarder.Observer.NONE);
+        InetSocketAddress clientAddr = new InetSocketAddress(clientIp.toInetAddress(), id.remotePort());
+        InetSocketAddress dstAddr = new InetSocketAddress(dst.toInetAddress(), port);
+        if (TailnetAddresses.isServiceIp(dst)) {
+            if (port == 53) {
+                handleWith(request, dns::serveTcp);
+            } else {
+                // Nothing else is served on the service IP: absorbed with a RST, never forwarded.
+                request.complete(true);
+            }
+            return;
+        }
+        boolean local = localAddresses.contains(dst);
+        Consumer<TcpConn> intercepted = local ? handlers.interceptedTcp(port) : null;
+        if (intercepted != null) {
+            handleWith(request, intercepted);
+            return;
+        }
+        switch (handlers.tcpFor(clientAddr, dstAddr)) {
+            case FlowDecision.Handle<TcpConn> h -> {
+                handleWith(request, h.handler());
+                return;
+            }
+            case FlowDecision.Reject<TcpConn> r -> {
+                request.complete(true);
+                return;
+            }
+            case FlowDecision.Pass<TcpConn> p -> { }
+        }
+        if (local && options.refusedLocalTcpPorts().contains(port)) {
+            request.complete(true);
+            return;
+        }
+        InetSocketAddress dial = dialTarget(dst, port);
+        if (dial == null) {
+            request.complete(true);
+            return;
+        }
+        boolean subnet = !local;
+        if (subnet) {
+            subnetAddresses.acquire(dst);
+        }
+        FlowRegistry.Entry entry = flows.open(FlowInfo.Protocol.TCP, clientAddr, dial);
+        try {
+            TcpFlowForwarder.run(request, dial, true, observerFor(entry, clientIp));
+        } finally {
+            entry.close();
+            if (subnet) {
+                subnetAddresses.release(dst);
+            }
+        }
+    }
+
+    private void handleWith(ForwarderRequest request, Consumer<TcpConn> handler) {
+        TcpEndpoint ep;
+        try {
+            ep = request.createEndpoint();
+        } catch (IOException e) {
+            LOG.log(Level.DEBUG, "handshake with {0} failed: {1}", request.id(), e.getMessage());
+            return;
+        }
+        ep.setKeepAlive(true);
+        handler.accept(new TcpConn(ep));
+    }
+
+    /** Counts bytes for the flow list and keeps the ProxyMap in step with the upstream socket. */
+    private FlowObserver observerFor(FlowRegistry.Entry entry, IpAddress clientIp) {
+        return new FlowObserver() {
+            private volatile InetSocketAddress upstream;
+
+            @Override
+            public void upstreamOpen(InetSocketAddress local) {
+                upstream = local;
+                proxyMap.register(local, clientIp);
+                entry.state("open");
+            }
+
+            @Override
+            public void dialFailed(boolean cancelled) {
+                entry.state(cancelled ? "cancelled" : "refused");
+            }
+
+            @Override
+            public void bytesFromClient(int n) {
+                entry.bytesFromClient(n);
+            }
+
+            @Override
+            public void bytesToClient(int n) {
+                entry.bytesToClient(n);
+            }
+
+            @Override
+            public void closed() {
+                InetSocketAddress u = upstream;
+                if (u != null) {
+                    proxyMap.unregister(u);
+                }
+                entry.state("closed");
+            }
+        };
+    }
+
+    // ---- UDP -----------------------------------------------------------------------------------
+
+    /** The seed's {@code acceptUDP}/{@code forwardUDP}. */
+    private void acceptUdp(UdpForwarderRequest request) {
+        TransportEndpointId id = request.id();
+        IpAddress dst = id.localAddress();
+        int port = id.localPort();
+        if (!validClient(id.remoteAddress())) {
+            udpNotForwarded.increment();
+            return;
+        }
+        if (TailnetAddresses.isServiceIp(dst)) {
+            if (port == 53) {
+                dns.serveUdp(request.createEndpoint());
+            } else {
+                udpNotForwarded.increment();
+            }
+            return;
+        }
+        InetSocketAddress clientAddr = new InetSocketAddress(id.remoteAddress().toInetAddress(), id.remotePort());
+        InetSocketAddress dstAddr = new InetSocketAddress(dst.toInetAddress(), port);
+        switch (handlers.udpFor(clientAddr, dstAddr)) {
+            case FlowDecision.Handle<UdpConn> h -> {
+                h.handler().accept(new UdpConn(request.createEndpoint()));
+                return;
+            }
+            case FlowDecision.Reject<UdpConn> r -> {
+                udpNotForwarded.increment();
+                return;
+            }
+            case FlowDecision.Pass<UdpConn> p -> { }
+        }
+        InetSocketAddress dial = dialTarget(dst, port);
+        if (dial == null) {
+            // Nothing is created, so the datagram is dropped and counted.
+            udpNotForwarded.increment();
+            return;
+        }
+        boolean local = localAddresses.contains(dst);
+        if (!local) {
+            subnetAddresses.acquire(dst);
+        }
+        UdpEndpoint client = request.createEndpoint();
+        FlowRegistry.Entry entry = flows.open(FlowInfo.Protocol.UDP, clientAddr, dial);
+        try {
+            UdpFlowForwarder.run(id, client, dial, local, UdpFlowForwarder.idleTimeoutFor(port),
+                    observerFor(entry, id.remoteAddress()));
+        } finally {
+            entry.close();
+            if (!local) {
+                subnetAddresses.release(dst);
+            }
+        }
+    }
+
+    // ---- outbound dials ------------------------------------------------------------------------
+
+    /** A self address of {@code dst}'s family to originate from. */
+    private IpAddress sourceFor(IpAddress dst) throws SocketException {
+        for (IpAddress a : localAddresses.snapshot()) {
+            if (a.v4() == dst.v4()) {
+                return a;
+            }
+        }
+        throw new SocketException("no self address of " + (dst.v4() ? "IPv4" : "IPv6") + " to dial " + dst + " from");
+    }
+
+    /** The seed's {@code DialContextTCP}: a connection from this node into the tailnet. */
+    public TcpConn dialTcp(IpAddress dst, int port, Duration timeout) throws IOException {
+        return new TcpConn(tcp.connect(sourceFor(dst), dst, port, timeout.toNanos()));
+    }
+
+    /** The seed's {@code DialContextUDP}: a connected datagram socket into the tailnet. */
+    public UdpConn dialUdp(IpAddress dst, int port) throws IOException {
+        UdpEndpoint ep = udp.bind(sourceFor(dst), 0);
+        ep.connect(dst, port);
+        return new UdpConn(ep);
+    }
+
+    // ---- RouterControl -------------------------------------------------------------------------
+
+    /**
+     * The seed's {@code UpdateNetstackIPs}: registers the self addresses (and, when subnets are
+     * processed, the advertised routes), removes what the new map dropped, swaps the local address
+     * set atomically and rebuilds the MagicDNS zone.
+     */
+    @Override
+    public NetmapChange applyNetmap(NetworkMap map) {
+        Objects.requireNonNull(map, "map");
+        synchronized (netmapLock) {
+            Set<IpPrefix> next = new LinkedHashSet<>(map.selfNode().addresses());
+            if (options.processSubnets()) {
+                next.addAll(map.selfNode().allowedIPs());
+            }
+            SubnetAddresses.Diff diff = subnetAddresses.applyNetmap(next);
+            localAddresses.replace(map.selfNode().addresses().stream().map(IpPrefix::address).toList());
+            policy.setAdvertisedRoutes(map.selfNode().allowedIPs());
+            dns.dns().setZone(zoneOf(map));
+            netmap.set(map);
+            LOG.log(Level.INFO, "netmap applied: self {0} {1}, {2} peers; added {3}, removed {4}",
+                    map.selfNode().name(), map.selfNode().addresses(), map.peers().size(), diff.added(), diff.removed());
+            return new NetmapChange(map, diff.added(), diff.removed());
+        }
+    }
+
+    static DnsZone zoneOf(NetworkMap map) {
+        Map<String, List<IpAddress>> nodes = new LinkedHashMap<>();
+        nodes.put(map.selfNode().name(), map.selfNode().addresses().stream().map(IpPrefix::address).toList());
+        for (Node peer : map.peers()) {
+            nodes.put(peer.name(), peer.addresses().stream().map(IpPrefix::address).toList());
+        }
+        return DnsZone.of(map.domain(), nodes);
+    }
+
+    @Override
+    public NetworkMap netmap() {
+        return netmap.get();
+    }
+
+    @Override
+    public InFlightLimits limits() {
+        return limits;
+    }
+
+    /** Applies new limits at once; attempts already in flight keep their slots. */
+    @Override
+    public InFlightLimits updateLimits(InFlightLimits next) {
+        Objects.requireNonNull(next, "limits");
+        synchronized (netmapLock) {
+            InFlightLimits before = limits;
+            tcpForwarder.setMaxInFlight(next.maxInFlight());
+            limiter.setMaxPerClient(next.maxInFlightPerClient());
+            limits = next;
+            LOG.log(Level.INFO, "in-flight limits changed from {0} to {1}", before, next);
+            return next;
+        }
+    }
+
+    @Override
+    public List<FlowInfo> flows() {
+        return flows.snapshot();
+    }
+
+    @Override
+    public Optional<Whois> whois(InetSocketAddress local) {
+        return proxyMap.lookup(local).map(ip -> new Whois(local, ip, peerName(ip)));
+    }
+
+    private String peerName(IpAddress ip) {
+        NetworkMap m = netmap.get();
+        if (m == null) {
+            return null;
+        }
+        for (Node n : m.peers()) {
+            for (IpPrefix p : n.addresses()) {
+                if (p.contains(ip)) {
+                    return n.name();
+                }
+            }
+        }
+        return null;
+    }
+
+    /** The seed's {@code ExpVar()} keys, then the engine's own figures. */
+    @Override
+    public Map<String, Long> expvar() {
+        Map<String, Long> m = new LinkedHashMap<>(stats.expvar());
+        m.put("gauge_tcp_forward_in_flight_limit", (long) limits.maxInFlight());
+        m.put("gauge_tcp_forward_in_flight_per_client_limit", (long) limits.maxInFlightPerClient());
+        Map<IpAddress, Integer> perClient = limiter.snapshot();
+        long inFlight = 0;
+        long atLimit = 0;
+        for (int n : perClient.values()) {
+            inFlight += n;
+            if (n >= limits.maxInFlightPerClient()) {
+                atLimit++;
+            }
+        }
+        m.put("gauge_tcp_forward_in_flight", inFlight);
+        m.put("counter_tcp_forward_max_in_flight_per_client_drop", droppedPerClient.value());
+        m.put("gauge_tcp_forward_in_flight_per_client_limit_reached", atLimit);
+        m.put("netstack_tcp_forward_dropped_attempts", InFlightLimiter.processWideDropped());
+        m.put("netstack_tcp_forward_dropped_attempts_per_client", droppedPerClient.value());
+        m.put("counter_via_refused", viaRefused.value());
+        m.put("counter_udp_not_forwarded", udpNotForwarded.value());
+        m.put("counter_inject_to_host", injector.toHost.sum());
+        m.put("counter_inject_to_peer", injector.toPeer.sum());
+        m.put("counter_ping_relayed", pingRelay.relayed.sum());
+        m.put("counter_ping_relay_answered", pingRelay.answered.sum());
+        m.put("counter_ping_relay_over_limit", pingRelay.overLimit.sum());
+        m.put("gauge_forwarded_flows", (long) flows.size());
+        return m;
+    }
+
+    /** Per-client in-flight attempts now (for metrics tagged by client). */
+    public Map<IpAddress, Integer> inFlightByClient() {
+        return new HashMap<>(limiter.snapshot());
+    }
+
+    @Override
+    public boolean linkUp() {
+        return started && !closed;
+    }
+
+    /** Flows now open (TCP and UDP), for a graceful drain. */
+    public int openFlows() {
+        return flows.size();
     }
 
     @Override

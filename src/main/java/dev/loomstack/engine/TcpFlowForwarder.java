@@ -10,7 +10,6 @@ import java.net.InetSocketAddress;
 import java.net.Socket;
 import java.time.Duration;
 import java.util.concurrent.atomic.AtomicBoolean;
-import java.util.function.Consumer;
 
 /**
  * Proxies one TCP flow, as the seed's {@code forwardTCP}: the upstream is dialled first, so a
@@ -26,27 +25,19 @@ public final class TcpFlowForwarder {
 
     private TcpFlowForwarder() {}
 
-    /** What the caller may watch of a flow. */
-    public interface Observer {
-        Observer NONE = new Observer() {};
-
-        /** The upstream socket is connected; {@code local} is its local address (for the ProxyMap). */
-        default void upstreamOpen(InetSocketAddress local) {}
-
-        default void bytesFromClient(int n) {}
-
-        default void bytesToClient(int n) {}
-    }
-
     /** Runs the flow to its end on the calling thread (one of the two copies runs here). */
-    public static void run(ForwarderRequest request, InetSocketAddress dial, boolean keepAlive, Observer observer) {
+    public static void run(ForwarderRequest request, InetSocketAddress dial, boolean keepAlive, FlowObserver observer) {
         Socket upstream = new Socket();
+        // A client that resets while we dial has gone away: abandon the dial (closing the socket
+        // ends a pending connect at once).
+        request.onCancel(() -> closeQuietly(upstream));
         try {
             upstream.connect(dial, (int) DIAL_TIMEOUT.toMillis());
         } catch (IOException e) {
             LOG.log(System.Logger.Level.DEBUG, "dial {0} for {1} failed: {2}", dial, request.id(), e.getMessage());
             closeQuietly(upstream);
-            request.complete(true);
+            observer.dialFailed(request.isCancelled());
+            request.complete(!request.isCancelled());
             return;
         }
         TcpEndpoint ep;
@@ -75,6 +66,7 @@ public final class TcpFlowForwarder {
             Thread.currentThread().interrupt();
         }
         flow.closeBoth();
+        observer.closed();
     }
 
     private static void closeQuietly(Socket s) {
@@ -88,10 +80,10 @@ public final class TcpFlowForwarder {
     private static final class Flow {
         private final TcpConn client;
         private final Socket upstream;
-        private final Observer observer;
+        private final FlowObserver observer;
         private final AtomicBoolean reset = new AtomicBoolean();
 
-        Flow(TcpConn client, Socket upstream, Observer observer) {
+        Flow(TcpConn client, Socket upstream, FlowObserver observer) {
             this.client = client;
             this.upstream = upstream;
             this.observer = observer;

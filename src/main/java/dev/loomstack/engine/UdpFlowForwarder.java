@@ -14,7 +14,6 @@ import java.time.Duration;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
-import java.util.function.Consumer;
 
 /**
  * Proxies one UDP flow between a userspace endpoint (the tailnet client) and a host datagram socket
@@ -69,21 +68,22 @@ public final class UdpFlowForwarder {
     }
 
     /**
-     * Runs the flow until it ends; returns when both copies have stopped. {@code onBackendOpen}
-     * learns the backend socket's local address (for the ProxyMap) once it exists.
+     * Runs the flow until it ends; returns when both copies have stopped. {@code observer} learns
+     * the backend socket's local address (for the ProxyMap) once it exists, and counts bytes.
      */
     public static void run(TransportEndpointId id, UdpEndpoint client, InetSocketAddress dial, boolean local,
-                           Duration idleTimeout, Consumer<InetSocketAddress> onBackendOpen) {
+                           Duration idleTimeout, FlowObserver observer) {
         DatagramSocket backend;
         try {
             backend = openBackend(listenAddress(local, dial, id.remotePort()), dial);
         } catch (IOException e) {
             LOG.log(System.Logger.Level.WARNING, "could not create a UDP socket, not forwarding {0}: {1}", id, e.getMessage());
             client.close();
+            observer.dialFailed(false);
             return;
         }
-        onBackendOpen.accept((InetSocketAddress) backend.getLocalSocketAddress());
-        Flow flow = new Flow(id, client, backend, idleTimeout.toNanos());
+        observer.upstreamOpen((InetSocketAddress) backend.getLocalSocketAddress());
+        Flow flow = new Flow(id, client, backend, idleTimeout.toNanos(), observer);
         Thread toBackend = Thread.ofVirtual().name("udp-copy " + id + " ->").start(flow::clientToBackend);
         flow.backendToClient();
         try {
@@ -92,6 +92,7 @@ public final class UdpFlowForwarder {
             Thread.currentThread().interrupt();
             flow.close();
         }
+        observer.closed();
     }
 
     private static final class Flow {
@@ -102,7 +103,10 @@ public final class UdpFlowForwarder {
         private final AtomicLong lastActivity = new AtomicLong(System.nanoTime());
         private final AtomicBoolean closed = new AtomicBoolean();
 
-        Flow(TransportEndpointId id, UdpEndpoint client, DatagramSocket backend, long idleNanos) {
+        private final FlowObserver observer;
+
+        Flow(TransportEndpointId id, UdpEndpoint client, DatagramSocket backend, long idleNanos, FlowObserver observer) {
+            this.observer = observer;
             this.id = id;
             this.client = client;
             this.backend = backend;
@@ -136,6 +140,7 @@ public final class UdpFlowForwarder {
                     }
                     out.setData(buf, 0, n);
                     backend.send(out);
+                    observer.bytesFromClient(n);
                     extend();
                 }
             } catch (IOException e) {
@@ -164,6 +169,7 @@ public final class UdpFlowForwarder {
                         continue;
                     }
                     client.send(buf, 0, in.getLength());
+                    observer.bytesToClient(in.getLength());
                     extend();
                 }
             } catch (IOException e) {

@@ -179,7 +179,7 @@ public final class Ipv6Protocol implements NetworkProtocol {
             stats.icmp.echoRequestsReceived.increment();
             IpAddress src = h.source();
             IpAddress dst = h.destination();
-            switch (stack.echoPolicy().onEchoRequest(src, dst, packet)) {
+            switch (stack.echoPolicy().onEchoRequest(src, dst, a, off, len)) {
                 case REPLY -> sendEchoReply(dst, src, a, off, len);
                 case TAKEN, IGNORE -> { }
             }
@@ -215,6 +215,7 @@ public final class Ipv6Protocol implements NetworkProtocol {
     }
 
     /** Sends an echo reply mirroring a request's identifier, sequence and data (RFC 4443 section 4.2). */
+    @Override
     public void sendEchoReply(IpAddress from, IpAddress to, byte[] request, int off, int len) {
         PacketBuffer r = stack.pool().acquire(len + PacketBufferPool.DEFAULT_HEADROOM, PacketBufferPool.DEFAULT_HEADROOM);
         int at = r.append(len);

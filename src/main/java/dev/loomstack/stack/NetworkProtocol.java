@@ -14,6 +14,9 @@ public interface NetworkProtocol {
     /** Prepends this protocol's header (fragmenting as needed) and writes to the link; takes ownership. */
     boolean send(IpAddress source, IpAddress destination, int protocol, PacketBuffer payload);
 
+    /** Answers an ICMP echo request ({@code request[off, off+len)} is its ICMP message) from {@code from}. */
+    void sendEchoReply(IpAddress from, IpAddress to, byte[] request, int off, int len);
+
     /** Releases timers and held fragments. */
     default void close() {}
 }

@@ -42,14 +42,15 @@ public final class Stack implements NetworkOutput, NetworkDispatcher, AutoClosea
 
     /**
      * Who answers an ICMP echo request to {@code destination}: {@code REPLY} makes the stack answer
-     * at once, {@code TAKEN} means the hook took it (a ping relay answers later), {@code IGNORE}
-     * drops it.
+     * at once, {@code TAKEN} means the hook took it (a ping relay answers later with
+     * {@link #sendEchoReply}), {@code IGNORE} drops it. {@code icmp[off, off+len)} is the ICMP
+     * message, lent for the call.
      */
     @FunctionalInterface
     public interface EchoPolicy {
         enum Decision { REPLY, TAKEN, IGNORE }
 
-        Decision onEchoRequest(IpAddress source, IpAddress destination, PacketBuffer packet);
+        Decision onEchoRequest(IpAddress source, IpAddress destination, byte[] icmp, int off, int len);
     }
 
     public Stack(LinkEndpoint link, PacketBufferPool pool, Stats stats, TimerService timers) {
@@ -57,7 +58,7 @@ public final class Stack implements NetworkOutput, NetworkDispatcher, AutoClosea
         this.pool = pool;
         this.stats = stats;
         this.timers = timers;
-        this.echoPolicy = (src, dst, p) -> addresses.contains(dst) ? EchoPolicy.Decision.REPLY : EchoPolicy.Decision.IGNORE;
+        this.echoPolicy = (src, dst, b, off, len) -> addresses.contains(dst) ? EchoPolicy.Decision.REPLY : EchoPolicy.Decision.IGNORE;
     }
 
     public void registerNetworkProtocol(NetworkProtocol p) {
@@ -86,6 +87,11 @@ public final class Stack implements NetworkOutput, NetworkDispatcher, AutoClosea
 
     public void setEchoPolicy(EchoPolicy policy) {
         this.echoPolicy = policy;
+    }
+
+    /** Answers an echo request taken earlier: {@code request} is its ICMP message as received. */
+    public void sendEchoReply(IpAddress from, IpAddress to, byte[] request) {
+        (from.v4() ? ipv4 : ipv6).sendEchoReply(from, to, request, 0, request.length);
     }
 
     public EchoPolicy echoPolicy() {

@@ -3,6 +3,7 @@ package dev.loomstack.tcp;
 import dev.loomstack.packet.TcpHeader;
 import dev.loomstack.stack.TransportEndpointId;
 import java.io.IOException;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
@@ -14,12 +15,42 @@ public final class ForwarderRequest {
     private final TcpForwarder forwarder;
     private final TcpProtocol protocol;
     private final SynInfo syn;
+    private final SynGate gate;
     private final AtomicBoolean done = new AtomicBoolean();
+    private final AtomicBoolean cancelled = new AtomicBoolean();
+    private final CopyOnWriteArrayList<Runnable> onCancel = new CopyOnWriteArrayList<>();
 
-    ForwarderRequest(TcpForwarder forwarder, TcpProtocol protocol, SynInfo syn) {
+    ForwarderRequest(TcpForwarder forwarder, TcpProtocol protocol, SynInfo syn, SynGate gate) {
         this.forwarder = forwarder;
         this.protocol = protocol;
         this.syn = syn;
+        this.gate = gate;
+    }
+
+    /**
+     * Runs {@code r} if the client resets the flow before it is taken (at once if it already has):
+     * a handler dialling upstream uses it to abandon the dial.
+     */
+    public void onCancel(Runnable r) {
+        onCancel.add(r);
+        if (cancelled.get() && onCancel.remove(r)) {
+            r.run();
+        }
+    }
+
+    /** True once the client has reset the flow while it was in flight. */
+    public boolean isCancelled() {
+        return cancelled.get();
+    }
+
+    void cancel() {
+        if (cancelled.compareAndSet(false, true)) {
+            for (Runnable r : onCancel) {
+                if (onCancel.remove(r)) {
+                    r.run();
+                }
+            }
+        }
     }
 
     /** The flow: local is the address the client connected to, remote is the client. */
@@ -35,6 +66,10 @@ public final class ForwarderRequest {
     public TcpEndpoint createEndpoint() throws IOException {
         if (done.get()) {
             throw new IllegalStateException("request for " + id() + " already completed");
+        }
+        if (cancelled.get()) {
+            finish();
+            throw new java.net.SocketException("client " + id().remoteAddress() + " reset before the handshake");
         }
         try {
             TcpEndpoint ep = protocol.accept(syn, forwarder.settingsFor(protocol));
@@ -65,6 +100,7 @@ public final class ForwarderRequest {
     private void finish() {
         if (done.compareAndSet(false, true)) {
             forwarder.released(this);
+            gate.released(id());
         }
     }
 }

@@ -21,6 +21,7 @@ public final class TcpForwarder {
     /** Settings for accepted connections, or null for the protocol's own. */
     private final TcpSettings settings;
     private volatile int maxInFlight;
+    private volatile SynGate gate = SynGate.OPEN;
 
     public TcpForwarder(int maxInFlight, Consumer<ForwarderRequest> handler) {
         setMaxInFlight(maxInFlight);
@@ -52,6 +53,11 @@ public final class TcpForwarder {
         this.maxInFlight = n;
     }
 
+    /** Installs the admission check run before the global limit. */
+    public void setGate(SynGate g) {
+        this.gate = g == null ? SynGate.OPEN : g;
+    }
+
     public int maxInFlight() {
         return maxInFlight;
     }
@@ -65,12 +71,19 @@ public final class TcpForwarder {
         if (inFlight.containsKey(syn.id())) {
             return;
         }
-        if (inFlight.size() >= maxInFlight) {
-            protocol.stats().forwardMaxInFlightDrop.increment();
+        SynGate g = gate;
+        if (!g.admit(syn.id())) {
             return;
         }
-        ForwarderRequest r = new ForwarderRequest(this, protocol, syn);
+        if (inFlight.size() >= maxInFlight) {
+            protocol.stats().forwardMaxInFlightDrop.increment();
+            // Not dispatched: the gate's slot comes back at once.
+            g.released(syn.id());
+            return;
+        }
+        ForwarderRequest r = new ForwarderRequest(this, protocol, syn, g);
         if (inFlight.putIfAbsent(syn.id(), r) != null) {
+            g.released(syn.id());
             return;
         }
         Thread.ofVirtual().name("tcp-forward " + syn.id()).start(() -> {
@@ -87,5 +100,16 @@ public final class TcpForwarder {
 
     void released(ForwarderRequest r) {
         inFlight.remove(r.id(), r);
+    }
+
+    /**
+     * The client reset a four-tuple still in flight: it has gone away, so whatever the handler is
+     * waiting for (a dial upstream) is cancelled.
+     */
+    void resetArrived(TransportEndpointId id) {
+        ForwarderRequest r = inFlight.get(id);
+        if (r != null) {
+            r.cancel();
+        }
     }
 }

@@ -127,7 +127,12 @@ public final class TcpProtocol implements TransportProtocolHandler {
             return Delivery.DELIVERED;
         }
         if (seg.has(RST)) {
-            // RFC 9293 section 3.10.7.1: a reset for nothing is ignored.
+            // RFC 9293 section 3.10.7.1: a reset for nothing is ignored, but a client giving up on a
+            // forwarded SYN still in flight cancels the handler's work.
+            TcpForwarder f = forwarder;
+            if (f != null) {
+                f.resetArrived(new TransportEndpointId(p.destination(), dstPort, p.source(), srcPort));
+            }
             return Delivery.DELIVERED;
         }
         if (seg.has(SYN) && !seg.has(ACK)) {

@@ -59,7 +59,7 @@ class UdpFlowForwarderTest {
     private void forwardOwnAddressFlows(Duration idle, CountDownLatch ended) {
         h.udp.setForwarder(new UdpForwarder(req -> {
             InetSocketAddress dial = new InetSocketAddress(InetAddress.getLoopbackAddress(), echo.getLocalPort());
-            UdpFlowForwarder.run(req.id(), req.createEndpoint(), dial, true, idle, backend -> {});
+            UdpFlowForwarder.run(req.id(), req.createEndpoint(), dial, true, idle, FlowObserver.NONE);
             ended.countDown();
         }));
     }

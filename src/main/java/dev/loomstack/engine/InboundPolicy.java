@@ -1,0 +1,92 @@
+package dev.loomstack.engine;
+
+import dev.loomstack.packet.IpAddress;
+import dev.loomstack.packet.IpPrefix;
+import dev.loomstack.packet.TcpHeader;
+import java.util.List;
+import java.util.Set;
+
+/**
+ * Which inbound packets the engine takes (the seed's {@code shouldProcessInbound}) and which echo
+ * requests it relays (its {@code shouldHandlePing}). Pure decisions over the current local
+ * addresses, advertised routes and intercepted ports, so they can be tested as tables.
+ */
+public final class InboundPolicy {
+    private final LocalAddresses local;
+    private final boolean processLocalIps;
+    private final boolean processSubnets;
+    private volatile Set<Integer> interceptedTcpPorts = Set.of();
+    private volatile List<IpPrefix> viaRoutes = List.of();
+
+    public InboundPolicy(LocalAddresses local, boolean processLocalIps, boolean processSubnets) {
+        this.local = local;
+        this.processLocalIps = processLocalIps;
+        this.processSubnets = processSubnets;
+    }
+
+    /** Own-address TCP ports handled by registered handlers even when local IPs are not processed. */
+    public void setInterceptedTcpPorts(Set<Integer> ports) {
+        interceptedTcpPorts = Set.copyOf(ports);
+    }
+
+    public Set<Integer> interceptedTcpPorts() {
+        return interceptedTcpPorts;
+    }
+
+    /** The advertised routes inside the 4via6 range: the sites this router serves. */
+    public void setAdvertisedRoutes(List<IpPrefix> routes) {
+        viaRoutes = routes.stream().filter(p -> !p.address().v4() && TailnetAddresses.VIA_RANGE.overlaps(p)).toList();
+    }
+
+    public boolean processesSubnets() {
+        return processSubnets;
+    }
+
+    /**
+     * True when a packet to {@code dst} (transport {@code protocol}, destination port
+     * {@code dstPort} or -1) is for the engine. Order as the seed: intercepted own-address TCP
+     * ports, 4via6, own addresses, subnets.
+     */
+    public boolean shouldProcessInbound(IpAddress dst, int protocol, int dstPort) {
+        boolean isLocal = local.contains(dst);
+        if (isLocal && protocol == TcpHeader.PROTOCOL && interceptedTcpPorts.contains(dstPort)) {
+            return true;
+        }
+        if (!dst.v4() && !isLocal && TailnetAddresses.isVia(dst)) {
+            return handlesVia(dst);
+        }
+        if (isLocal) {
+            return processLocalIps;
+        }
+        return processSubnets;
+    }
+
+    /** True when an advertised 4via6 route covers {@code via}. */
+    public boolean handlesVia(IpAddress via) {
+        for (IpPrefix p : viaRoutes) {
+            if (p.contains(via)) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /**
+     * The address to ping on behalf of an echo request to {@code dst}, or null when the stack
+     * answers (or ignores) it itself: 4via6 pings its IPv4 host (unless {@link ViaSafety} refuses
+     * it); subnet hosts are pinged when subnets are processed; tailnet addresses never are.
+     */
+    public IpAddress pingTarget(IpAddress dst) {
+        if (TailnetAddresses.isVia(dst)) {
+            IpAddress v4 = TailnetAddresses.unmapVia(dst);
+            return ViaSafety.refuses(v4) ? null : v4;
+        }
+        if (!processSubnets || TailnetAddresses.isTailscaleIp(dst) || TailnetAddresses.isServiceIp(dst)) {
+            return null;
+        }
+        if (local.contains(dst)) {
+            return null;
+        }
+        return dst;
+    }
+}
