@@ -191,7 +191,7 @@ public final class MagicDns {
                     try {
                         out.add(new InetSocketAddress(InetAddress.ofLiteral(f[1]), 53));
                     } catch (IllegalArgumentException ignored) {
-                        // Not a literal (a scoped IPv6 address, say): skip it.
+                        // Not an address literal: nothing to send to.
                     }
                 }
             }

@@ -17,6 +17,7 @@ public final class InboundPolicy {
     private final boolean processSubnets;
     private volatile Set<Integer> interceptedTcpPorts = Set.of();
     private volatile List<IpPrefix> viaRoutes = List.of();
+    private volatile List<IpPrefix> subnetRoutes = List.of();
 
     public InboundPolicy(LocalAddresses local, boolean processLocalIps, boolean processSubnets) {
         this.local = local;
@@ -33,9 +34,28 @@ public final class InboundPolicy {
         return interceptedTcpPorts;
     }
 
-    /** The advertised routes inside the 4via6 range: the sites this router serves. */
+    /**
+     * The self node's allowed IPs: those inside the 4via6 range name the sites this router serves;
+     * the others (less the node's own single addresses) are the subnets it routes to. With no
+     * packet filter in front of a single TUN, nothing outside them is taken: a peer must not reach
+     * whatever the router's host can.
+     */
     public void setAdvertisedRoutes(List<IpPrefix> routes) {
         viaRoutes = routes.stream().filter(p -> !p.address().v4() && TailnetAddresses.VIA_RANGE.overlaps(p)).toList();
+        subnetRoutes = routes.stream()
+                .filter(p -> p.address().v4() || !TailnetAddresses.VIA_RANGE.overlaps(p))
+                .filter(p -> !(p.isSingleAddress() && local.contains(p.address())))
+                .toList();
+    }
+
+    /** True when an advertised subnet route covers {@code dst}. */
+    public boolean routesSubnet(IpAddress dst) {
+        for (IpPrefix p : subnetRoutes) {
+            if (p.contains(dst)) {
+                return true;
+            }
+        }
+        return false;
     }
 
     public boolean processesSubnets() {
@@ -45,7 +65,7 @@ public final class InboundPolicy {
     /**
      * True when a packet to {@code dst} (transport {@code protocol}, destination port
      * {@code dstPort} or -1) is for the engine. Order as the seed: intercepted own-address TCP
-     * ports, 4via6, own addresses, subnets.
+     * ports, 4via6, own addresses, then subnets (only those advertised).
      */
     public boolean shouldProcessInbound(IpAddress dst, int protocol, int dstPort) {
         boolean isLocal = local.contains(dst);
@@ -58,7 +78,7 @@ public final class InboundPolicy {
         if (isLocal) {
             return processLocalIps;
         }
-        return processSubnets;
+        return processSubnets && routesSubnet(dst);
     }
 
     /** True when an advertised 4via6 route covers {@code via}. */
@@ -74,7 +94,8 @@ public final class InboundPolicy {
     /**
      * The address to ping on behalf of an echo request to {@code dst}, or null when the stack
      * answers (or ignores) it itself: 4via6 pings its IPv4 host (unless {@link ViaSafety} refuses
-     * it); subnet hosts are pinged when subnets are processed; tailnet addresses never are.
+     * it); hosts in advertised subnets are pinged when subnets are processed; tailnet addresses
+     * never are.
      */
     public IpAddress pingTarget(IpAddress dst) {
         if (TailnetAddresses.isVia(dst)) {
@@ -84,7 +105,7 @@ public final class InboundPolicy {
         if (!processSubnets || TailnetAddresses.isTailscaleIp(dst) || TailnetAddresses.isServiceIp(dst)) {
             return null;
         }
-        if (local.contains(dst)) {
+        if (local.contains(dst) || !routesSubnet(dst)) {
             return null;
         }
         return dst;

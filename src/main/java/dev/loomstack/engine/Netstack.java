@@ -345,7 +345,7 @@ public final class Netstack implements RouterControl, AutoCloseable {
             }
             return new InetSocketAddress(v4.toInetAddress(), port);
         }
-        if (!options.processSubnets() || TailnetAddresses.isTailscaleIp(dst)) {
+        if (!options.processSubnets() || TailnetAddresses.isTailscaleIp(dst) || !policy.routesSubnet(dst)) {
             return null;
         }
         return new InetSocketAddress(dst.toInetAddress(), port);
