@@ -305,4 +305,40 @@ class EngineEndToEndTest {
         Await.until(Duration.ofSeconds(5), "the drop is counted",
                 () -> netstack.expvar().get("counter_udp_not_forwarded") > udpDropsBefore);
     }
+
+    @Test
+    void registeredHandlersComeFirst() {
+        netstack.handlers().interceptTcpPort(2222, conn -> {
+            try (conn) {
+                conn.getOutputStream().write("intercepted\n".getBytes(StandardCharsets.US_ASCII));
+            } catch (IOException ignored) {
+                // The client went away.
+            }
+        });
+        netstack.handlers().setTcpDecider((from, to) -> switch (to.getPort()) {
+            case 7778 -> new FlowDecision.Reject<>();
+            case 7779 -> new FlowDecision.Handle<>(conn -> {
+                try (conn) {
+                    conn.getOutputStream().write(("handled for " + from.getAddress().getHostAddress() + "\n")
+                            .getBytes(StandardCharsets.US_ASCII));
+                } catch (IOException ignored) {
+                    // The client went away.
+                }
+            });
+            default -> FlowDecision.pass();
+        });
+        try {
+            Cmd.Result intercepted = client.exec(20, "socat", "-T", "5", "-", "TCP:100.64.0.1:2222");
+            assertEquals("intercepted", intercepted.output().strip(), intercepted.output());
+            Cmd.Result handled = client.exec(20, "socat", "-T", "5", "-", "TCP:" + SITE_HOST + ":7779");
+            assertEquals("handled for 100.64.0.2", handled.output().strip(), handled.output());
+            Cmd.Result rejected = curl("http://100.64.0.1:7778/", "--connect-timeout", "10");
+            assertEquals(7, rejected.exitCode(), "a rejected flow is reset: " + rejected.output());
+            Cmd.Result passed = curl("http://100.64.0.1:" + loopbackHttp.getAddress().getPort() + "/");
+            assertEquals("loopback", passed.output(), "a passed flow is forwarded as usual");
+        } finally {
+            netstack.handlers().setTcpDecider(null);
+            netstack.handlers().releaseTcpPort(2222);
+        }
+    }
 }

@@ -117,4 +117,51 @@ class NetmapTest {
         ns.applyNetmap(map(List.of(SELF4), List.of(SELF4)));
         assertEquals(null, ns.magicDns().zone().lookup("laptop.tail.example."));
     }
+
+    @Test
+    void expvarHasEverySeedKeyAndTheEngineGauges() {
+        var m = ns.expvar();
+        for (String key : List.of("counter_dropped_packets", "counter_ip_packets_received",
+                "counter_ip_option_unknown_received", "counter_ip_forward_unrouteable", "counter_ip_forward_errors",
+                "counter_tcp_active_connection_openings", "counter_tcp_forward_max_in_flight_drop",
+                "gauge_tcp_current_established", "gauge_tcp_current_connected", "counter_udp_packets_received",
+                "counter_udp_checksum_errors", "gauge_tcp_forward_in_flight_limit",
+                "gauge_tcp_forward_in_flight_per_client_limit", "gauge_tcp_forward_in_flight",
+                "counter_tcp_forward_max_in_flight_per_client_drop",
+                "gauge_tcp_forward_in_flight_per_client_limit_reached", "netstack_tcp_forward_dropped_attempts",
+                "netstack_tcp_forward_dropped_attempts_per_client")) {
+            assertTrue(m.containsKey(key), key);
+        }
+        assertEquals(ns.limits().maxInFlight(), m.get("gauge_tcp_forward_in_flight_limit"));
+        ns.updateLimits(new InFlightLimits(100, 10));
+        assertEquals(100L, ns.expvar().get("gauge_tcp_forward_in_flight_limit"));
+        assertEquals(100, ns.tcpForwarder().maxInFlight());
+        assertEquals(10, ns.limiter().maxPerClient());
+    }
+
+    @Test
+    void closeLeavesNoThreadBehind() {
+        long before = timerThreads();
+        Netstack other = Netstack.create(new CaptureLink(1280), Netstack.Options.defaults(List.of(SELF4))
+                .withDnsUpstreams(List.of()));
+        other.start();
+        assertEquals(before + 1, timerThreads());
+        other.close();
+        dev.loomstack.testing.Await.until(java.time.Duration.ofSeconds(5), "the timer thread ends",
+                () -> timerThreads() == before);
+    }
+
+    private static long timerThreads() {
+        return Thread.getAllStackTraces().keySet().stream().filter(t -> t.getName().equals("loomstack-timers")).count();
+    }
+
+    @Test
+    void creationValidatesItsCollaborators() {
+        org.junit.jupiter.api.Assertions.assertThrows(NullPointerException.class,
+                () -> Netstack.create(null, Netstack.Options.defaults(List.of(SELF4))));
+        org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
+                () -> Netstack.create(new CaptureLink(576), Netstack.Options.defaults(List.of(SELF4))));
+        org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
+                () -> Netstack.create(new CaptureLink(1280), Netstack.Options.defaults(List.of())));
+    }
 }
