@@ -1,5 +1,8 @@
 package dev.loomstack.config;
 
+import dev.loomstack.dns.MagicDns;
+import dev.loomstack.engine.InFlightLimits;
+import dev.loomstack.packet.IpAddress;
 import dev.loomstack.packet.IpPrefix;
 import dev.loomstack.tcp.CongestionControlAlgorithm;
 import dev.loomstack.tcp.TcpSettings;
@@ -9,6 +12,8 @@ import jakarta.validation.constraints.Min;
 import jakarta.validation.constraints.NotEmpty;
 import jakarta.validation.constraints.NotNull;
 import jakarta.validation.constraints.Pattern;
+import java.net.InetSocketAddress;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import org.springframework.boot.context.properties.ConfigurationProperties;
@@ -26,7 +31,11 @@ import org.springframework.validation.annotation.Validated;
 public record LoomstackProperties(
         @Valid @NotNull @DefaultValue Tun tun,
         @NotEmpty @DefaultValue({DEFAULT_SELF_V4, DEFAULT_SELF_V6}) List<@Pattern(regexp = PREFIX_TEXT) String> selfAddresses,
-        @Valid @NotNull @DefaultValue Tcp tcp) {
+        @Valid @NotNull @DefaultValue Tcp tcp,
+        @Valid @NotNull @DefaultValue Limits limits,
+        @Valid @NotNull @DefaultValue Dns dns,
+        @DefaultValue("true") boolean processLocalIps,
+        @DefaultValue("true") boolean processSubnets) {
 
     public static final String DEFAULT_SELF_V4 = "100.64.0.1/32";
     public static final String DEFAULT_SELF_V6 = "fd7a:115c:a1e0::1/128";
@@ -96,6 +105,51 @@ public record LoomstackProperties(
                 s = s.withBuffers(send, Math.min(s.receiveBufferInitial(), max), max);
             }
             return s;
+        }
+    }
+
+    /**
+     * In-flight TCP forwarding limits. Unset, the global limit follows the JVM's memory
+     * ({@link InFlightLimits#forThisJvm()}) and the per-client one is two thirds of it.
+     */
+    public record Limits(@Min(1) Integer maxInFlight, @Min(1) Integer maxInFlightPerClient) {
+        public InFlightLimits resolve() {
+            InFlightLimits base = maxInFlight != null ? InFlightLimits.withDefaultPerClient(maxInFlight)
+                    : InFlightLimits.forThisJvm();
+            return maxInFlightPerClient == null ? base : new InFlightLimits(base.maxInFlight(), maxInFlightPerClient);
+        }
+    }
+
+    /**
+     * MagicDNS.
+     *
+     * @param upstreams resolvers for names outside the tailnet ({@code 192.0.2.53} or
+     *                  {@code [2001:db8::53]:5353}); empty uses the host's {@code /etc/resolv.conf}
+     */
+    public record Dns(@DefaultValue({}) List<@Pattern(regexp = "\\[?[0-9a-fA-F:.]+\\]?(:[0-9]{1,5})?") String> upstreams) {
+        public static final Path SYSTEM_RESOLV_CONF = Path.of("/etc/resolv.conf");
+
+        public List<InetSocketAddress> resolve() {
+            if (upstreams.isEmpty()) {
+                return MagicDns.systemResolvers(SYSTEM_RESOLV_CONF);
+            }
+            return upstreams.stream().map(Dns::parse).toList();
+        }
+
+        static InetSocketAddress parse(String s) {
+            String host = s;
+            int port = 53;
+            if (s.startsWith("[")) {
+                int end = s.indexOf(']');
+                host = s.substring(1, end);
+                if (end + 1 < s.length()) {
+                    port = Integer.parseInt(s.substring(end + 2));
+                }
+            } else if (s.indexOf(':') == s.lastIndexOf(':') && s.indexOf(':') > 0) {
+                host = s.substring(0, s.indexOf(':'));
+                port = Integer.parseInt(s.substring(s.indexOf(':') + 1));
+            }
+            return new InetSocketAddress(IpAddress.parse(host).toInetAddress(), port);
         }
     }
 

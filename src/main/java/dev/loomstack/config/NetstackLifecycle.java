@@ -27,7 +27,10 @@ public final class NetstackLifecycle implements SmartLifecycle {
         TunLink link = TunLink.open(tun.name(), tun.mtu(), PacketBufferPool.forMtu(tun.mtu(), LINK_POOL));
         try {
             Netstack n = Netstack.create(link, Netstack.Options.defaults(properties.selfPrefixes())
-                    .withTcp(properties.tcp().apply(TcpSettings.defaults())));
+                    .withTcp(properties.tcp().apply(TcpSettings.defaults()))
+                    .withLimits(properties.limits().resolve())
+                    .withProcessing(properties.processLocalIps(), properties.processSubnets())
+                    .withDnsUpstreams(properties.dns().resolve()));
             n.start();
             netstack = n;
         } catch (RuntimeException e) {

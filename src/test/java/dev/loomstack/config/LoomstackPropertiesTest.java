@@ -45,4 +45,25 @@ class LoomstackPropertiesTest {
         assertEquals(4, s.keepAliveCount());
         assertEquals(2 << 20, s.receiveBufferMax());
     }
+
+    @Test
+    void limitsAndDnsUpstreamsBind() {
+        LoomstackProperties p = bind(Map.of(
+                "loomstack.limits.max-in-flight", "300",
+                "loomstack.dns.upstreams[0]", "192.0.2.53",
+                "loomstack.dns.upstreams[1]", "[2001:db8::53]:5353",
+                "loomstack.dns.upstreams[2]", "198.51.100.7:5300",
+                "loomstack.process-subnets", "false"));
+        assertEquals(new dev.loomstack.engine.InFlightLimits(300, 200), p.limits().resolve());
+        assertEquals(java.util.List.of(new java.net.InetSocketAddress("192.0.2.53", 53),
+                new java.net.InetSocketAddress("2001:db8::53", 5353),
+                new java.net.InetSocketAddress("198.51.100.7", 5300)), p.dns().resolve());
+        assertFalse(p.processSubnets());
+        assertTrue(p.processLocalIps());
+        assertEquals(dev.loomstack.engine.InFlightLimits.forThisJvm(), bind(Map.of()).limits().resolve(),
+                "unset limits follow the JVM's memory");
+        assertEquals(new dev.loomstack.engine.InFlightLimits(300, 7),
+                bind(Map.of("loomstack.limits.max-in-flight", "300", "loomstack.limits.max-in-flight-per-client", "7"))
+                        .limits().resolve());
+    }
 }

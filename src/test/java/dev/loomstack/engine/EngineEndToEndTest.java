@@ -341,4 +341,32 @@ class EngineEndToEndTest {
             netstack.handlers().releaseTcpPort(2222);
         }
     }
+
+    @Test
+    void dialsFromTheRouterReachTailnetPeers() throws Exception {
+        // A TCP and a UDP service on the client (a tailnet peer), reached from the router's own stack.
+        Process tcpServer = new ProcessBuilder("ip", "netns", "exec", client.name(), "socat",
+                "TCP-LISTEN:7001,bind=100.64.0.2,reuseaddr", "SYSTEM:echo peer-tcp").start();
+        Process udpServer = new ProcessBuilder("ip", "netns", "exec", client.name(), "socat",
+                "UDP-RECVFROM:7002,bind=100.64.0.2", "SYSTEM:echo peer-udp").start();
+        try {
+            Await.until(Duration.ofSeconds(10), "the peer listens",
+                    () -> client.exec("ss", "-ltn", "sport = :7001").output().contains("7001"));
+            try (var conn = netstack.dialTcp(IpAddress.parse("100.64.0.2"), 7001, Duration.ofSeconds(10))) {
+                byte[] got = conn.getInputStream().readAllBytes();
+                assertEquals("peer-tcp", new String(got, StandardCharsets.US_ASCII).strip());
+            }
+            try (var conn = netstack.dialUdp(IpAddress.parse("100.64.0.2"), 7002)) {
+                conn.setReadTimeout(Duration.ofSeconds(5));
+                byte[] q = "q".getBytes(StandardCharsets.US_ASCII);
+                conn.write(q, 0, q.length);
+                byte[] buf = new byte[64];
+                int n = conn.read(buf, 0, buf.length);
+                assertEquals("peer-udp", new String(buf, 0, n, StandardCharsets.US_ASCII).strip());
+            }
+        } finally {
+            tcpServer.destroyForcibly().waitFor();
+            udpServer.destroyForcibly().waitFor();
+        }
+    }
 }
