@@ -35,7 +35,13 @@ public record LoomstackProperties(
         @Valid @NotNull @DefaultValue Limits limits,
         @Valid @NotNull @DefaultValue Dns dns,
         @DefaultValue("true") boolean processLocalIps,
-        @DefaultValue("true") boolean processSubnets) {
+        @DefaultValue("true") boolean processSubnets,
+        @NotNull @DefaultValue(DEFAULT_STATE_DIR) Path stateDir,
+        @Valid @NotNull @DefaultValue Admin admin,
+        @Valid @NotNull @DefaultValue Shutdown shutdown) {
+
+    /** Relative to the working directory; the container image and chart set an absolute path. */
+    public static final String DEFAULT_STATE_DIR = "state";
 
     public static final String DEFAULT_SELF_V4 = "100.64.0.1/32";
     public static final String DEFAULT_SELF_V6 = "fd7a:115c:a1e0::1/128";
@@ -152,6 +158,21 @@ public record LoomstackProperties(
             return new InetSocketAddress(IpAddress.parse(host).toInetAddress(), port);
         }
     }
+
+    /**
+     * The admin API.
+     *
+     * @param token   the bearer token; unset, one is generated into the state directory
+     * @param maxBody the largest request body accepted (413 beyond)
+     */
+    public record Admin(String token, @NotNull @DefaultValue("1MB") DataSize maxBody) {}
+
+    /**
+     * Graceful shutdown.
+     *
+     * @param drain how long open flows may run on after new ones stop being accepted
+     */
+    public record Shutdown(@NotNull @DefaultValue("10s") Duration drain) {}
 
     /** The self addresses, parsed strictly (host bits set or a malformed prefix fail the boot). */
     public List<IpPrefix> selfPrefixes() {

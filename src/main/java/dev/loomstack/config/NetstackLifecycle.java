@@ -1,28 +1,41 @@
 package dev.loomstack.config;
 
+import dev.loomstack.api.ApiModel.LimitsView;
+import dev.loomstack.api.ApiModel.NetmapView;
 import dev.loomstack.engine.Netstack;
 import dev.loomstack.link.TunLink;
 import dev.loomstack.packet.PacketBufferPool;
 import dev.loomstack.tcp.TcpSettings;
+import java.lang.System.Logger.Level;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 import org.springframework.context.SmartLifecycle;
 
 /**
  * Opens the TUN device and runs the {@link Netstack} on it for as long as the application context
- * lives: started after every bean is ready, stopped (device removed) when the context closes.
+ * lives: started after every bean is ready (re-applying the persisted netmap and limits), stopped
+ * gracefully when the context closes (new flows refused, open ones given the drain time, then the
+ * device removed).
  */
 public final class NetstackLifecycle implements SmartLifecycle {
     /** The reader reuses one buffer; the pool only has to hand it out. */
     private static final int LINK_POOL = 4;
+    private static final System.Logger LOG = System.getLogger(NetstackLifecycle.class.getName());
 
     private final LoomstackProperties properties;
+    private final StateStore state;
+    private final Set<Integer> servicePorts = ConcurrentHashMap.newKeySet();
     private volatile Netstack netstack;
 
-    public NetstackLifecycle(LoomstackProperties properties) {
+    public NetstackLifecycle(LoomstackProperties properties, StateStore state) {
         this.properties = properties;
+        this.state = state;
     }
 
     @Override
     public void start() {
+        // Read the state before touching the device: a corrupt file stops the boot cleanly.
+        StateStore.State saved = state.load();
         LoomstackProperties.Tun tun = properties.tun();
         TunLink link = TunLink.open(tun.name(), tun.mtu(), PacketBufferPool.forMtu(tun.mtu(), LINK_POOL));
         try {
@@ -30,8 +43,18 @@ public final class NetstackLifecycle implements SmartLifecycle {
                     .withTcp(properties.tcp().apply(TcpSettings.defaults()))
                     .withLimits(properties.limits().resolve())
                     .withProcessing(properties.processLocalIps(), properties.processSubnets())
-                    .withDnsUpstreams(properties.dns().resolve()));
+                    .withDnsUpstreams(properties.dns().resolve())
+                    .withRefusedLocalTcpPorts(servicePorts));
             n.start();
+            NetmapView map = saved.netmap();
+            if (map != null) {
+                n.applyNetmap(map.toNetworkMap());
+                LOG.log(Level.INFO, "re-applied the netmap saved in {0}", state.file());
+            }
+            LimitsView limits = saved.limits();
+            if (limits != null) {
+                n.updateLimits(limits.toLimits());
+            }
             netstack = n;
         } catch (RuntimeException e) {
             link.close();
@@ -39,13 +62,28 @@ public final class NetstackLifecycle implements SmartLifecycle {
         }
     }
 
+    /** The service's own HTTP ports: never forwarded from the TUN to loopback. */
+    public void refuseServicePort(int port) {
+        servicePorts.add(port);
+        Netstack n = netstack;
+        if (n != null) {
+            n.refuseLocalTcpPort(port);
+        }
+    }
+
     @Override
     public void stop() {
         Netstack n = netstack;
-        netstack = null;
-        if (n != null) {
-            n.close();
+        if (n == null) {
+            return;
         }
+        try {
+            n.drain(properties.shutdown().drain());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        netstack = null;
+        n.close();
     }
 
     @Override

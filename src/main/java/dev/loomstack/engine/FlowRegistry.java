@@ -15,6 +15,8 @@ public final class FlowRegistry {
     private final ConcurrentHashMap<Long, Entry> open = new ConcurrentHashMap<>();
     private final AtomicLong ids = new AtomicLong();
     private final Clock clock;
+    private final java.util.concurrent.locks.ReentrantLock lock = new java.util.concurrent.locks.ReentrantLock();
+    private final java.util.concurrent.locks.Condition changed = lock.newCondition();
 
     public FlowRegistry(Clock clock) {
         this.clock = clock;
@@ -57,7 +59,14 @@ public final class FlowRegistry {
 
         @Override
         public void close() {
-            open.remove(id, this);
+            if (open.remove(id, this)) {
+                lock.lock();
+                try {
+                    changed.signalAll();
+                } finally {
+                    lock.unlock();
+                }
+            }
         }
     }
 
@@ -69,6 +78,20 @@ public final class FlowRegistry {
 
     public int size() {
         return open.size();
+    }
+
+    /** Waits until no flow is open or {@code timeout} passes; returns the number still open. */
+    public int awaitEmpty(java.time.Duration timeout) throws InterruptedException {
+        long left = timeout.toNanos();
+        lock.lock();
+        try {
+            while (!open.isEmpty() && left > 0) {
+                left = changed.awaitNanos(left);
+            }
+            return open.size();
+        } finally {
+            lock.unlock();
+        }
     }
 
     /** Every open flow, oldest first. */

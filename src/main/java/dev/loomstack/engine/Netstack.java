@@ -86,6 +86,9 @@ public final class Netstack implements RouterControl, AutoCloseable {
     private final StatCounter udpNotForwarded = new StatCounter();
     private final Object netmapLock = new Object();
     private volatile InFlightLimits limits;
+    private final Set<Integer> refusedLocalTcpPorts = java.util.concurrent.ConcurrentHashMap.newKeySet();
+    private final StatCounter refusedWhileDraining = new StatCounter();
+    private volatile boolean draining;
     private volatile boolean started;
     private volatile boolean closed;
 
@@ -167,6 +170,7 @@ public final class Netstack implements RouterControl, AutoCloseable {
         this.limiter = new InFlightLimiter(limits.maxInFlightPerClient(), droppedPerClient);
         this.tcpForwarder = new TcpForwarder(tcp, 0, limits.maxInFlight(), this::acceptTcp);
         tcpForwarder.setGate(limiter);
+        refusedLocalTcpPorts.addAll(options.refusedLocalTcpPorts());
         stack.setInboundFilter(this::shouldProcessInbound);
         stack.setEchoPolicy(this::onEchoRequest);
     }
@@ -356,6 +360,11 @@ public final class Netstack implements RouterControl, AutoCloseable {
     /** The seed's {@code acceptTCP}: decide, dial upstream before the handshake, then copy. */
     private void acceptTcp(ForwarderRequest request) {
         TransportEndpointId id = request.id();
+        if (draining) {
+            refusedWhileDraining.increment();
+            request.complete(true);
+            return;
+        }
         IpAddress clientIp = id.remoteAddress();
         IpAddress dst = id.localAddress();
         int port = id.localPort();
@@ -391,7 +400,7 @@ public final class Netstack implements RouterControl, AutoCloseable {
             }
             case FlowDecision.Pass<TcpConn> p -> { }
         }
-        if (local && options.refusedLocalTcpPorts().contains(port)) {
+        if (local && refusedLocalTcpPorts.contains(port)) {
             request.complete(true);
             return;
         }
@@ -470,6 +479,10 @@ public final class Netstack implements RouterControl, AutoCloseable {
     /** The seed's {@code acceptUDP}/{@code forwardUDP}. */
     private void acceptUdp(UdpForwarderRequest request) {
         TransportEndpointId id = request.id();
+        if (draining) {
+            refusedWhileDraining.increment();
+            return;
+        }
         IpAddress dst = id.localAddress();
         int port = id.localPort();
         if (!validClient(id.remoteAddress())) {
@@ -628,6 +641,22 @@ public final class Netstack implements RouterControl, AutoCloseable {
         return null;
     }
 
+    /** The engine's own figures, after the seed's {@code ExpVar()} keys. */
+    static final List<String> ENGINE_KEYS = List.of(
+            "gauge_tcp_forward_in_flight_limit", "gauge_tcp_forward_in_flight_per_client_limit",
+            "gauge_tcp_forward_in_flight", "counter_tcp_forward_max_in_flight_per_client_drop",
+            "gauge_tcp_forward_in_flight_per_client_limit_reached", "netstack_tcp_forward_dropped_attempts",
+            "netstack_tcp_forward_dropped_attempts_per_client", "counter_via_refused", "counter_udp_not_forwarded",
+            "counter_inject_to_host", "counter_inject_to_peer", "counter_ping_relayed", "counter_ping_relay_answered",
+            "counter_ping_relay_over_limit", "gauge_forwarded_flows", "counter_refused_while_draining");
+
+    /** Every key {@link #expvar()} reports, known before any engine runs (for meter registration). */
+    public static Set<String> expvarKeys() {
+        Set<String> keys = new LinkedHashSet<>(new Stats().expvar().keySet());
+        keys.addAll(ENGINE_KEYS);
+        return keys;
+    }
+
     /** The seed's {@code ExpVar()} keys, then the engine's own figures. */
     @Override
     public Map<String, Long> expvar() {
@@ -656,6 +685,7 @@ public final class Netstack implements RouterControl, AutoCloseable {
         m.put("counter_ping_relay_answered", pingRelay.answered.sum());
         m.put("counter_ping_relay_over_limit", pingRelay.overLimit.sum());
         m.put("gauge_forwarded_flows", (long) flows.size());
+        m.put("counter_refused_while_draining", refusedWhileDraining.value());
         return m;
     }
 
@@ -672,6 +702,33 @@ public final class Netstack implements RouterControl, AutoCloseable {
     /** Flows now open (TCP and UDP), for a graceful drain. */
     public int openFlows() {
         return flows.size();
+    }
+
+    /**
+     * Own-address TCP {@code port} is never forwarded to loopback from now on: the service's own
+     * HTTP and management ports must not be reachable by tailnet peers through the TUN.
+     */
+    public void refuseLocalTcpPort(int port) {
+        refusedLocalTcpPorts.add(port);
+    }
+
+    public Set<Integer> refusedLocalTcpPorts() {
+        return Set.copyOf(refusedLocalTcpPorts);
+    }
+
+    /**
+     * The first half of a graceful stop: new flows are refused (TCP with a RST) while open ones run
+     * on; waits up to {@code timeout} for them to end. Returns the number still open.
+     */
+    public int drain(Duration timeout) throws InterruptedException {
+        draining = true;
+        int left = flows.awaitEmpty(timeout);
+        LOG.log(Level.INFO, "drained: {0} flows still open after {1}", left, timeout);
+        return left;
+    }
+
+    public boolean isDraining() {
+        return draining;
     }
 
     @Override

@@ -132,6 +132,7 @@ class NetmapTest {
                 "netstack_tcp_forward_dropped_attempts_per_client")) {
             assertTrue(m.containsKey(key), key);
         }
+        assertEquals(Netstack.expvarKeys(), m.keySet(), "the keys are known before an engine runs");
         assertEquals(ns.limits().maxInFlight(), m.get("gauge_tcp_forward_in_flight_limit"));
         ns.updateLimits(new InFlightLimits(100, 10));
         assertEquals(100L, ns.expvar().get("gauge_tcp_forward_in_flight_limit"));

@@ -1,0 +1,93 @@
+package dev.loomstack.api;
+
+import dev.loomstack.api.ApiModel.FlowPage;
+import dev.loomstack.api.ApiModel.FlowView;
+import dev.loomstack.api.ApiModel.LimitsView;
+import dev.loomstack.api.ApiModel.NetmapApplied;
+import dev.loomstack.api.ApiModel.NetmapView;
+import dev.loomstack.api.ApiModel.WhoisView;
+import dev.loomstack.config.StateStore;
+import dev.loomstack.engine.FlowInfo;
+import dev.loomstack.engine.InFlightLimits;
+import dev.loomstack.engine.NetmapChange;
+import dev.loomstack.engine.NetworkMap;
+import dev.loomstack.engine.RouterControl;
+import java.net.InetSocketAddress;
+import java.time.Clock;
+import java.time.Instant;
+import java.util.List;
+import java.util.Optional;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import org.springframework.stereotype.Service;
+
+/**
+ * What the admin API does: applies and persists netmaps and limits (persisted first, so nothing
+ * applied is ever lost on restart), and reads the engine's flows and identities. Every change is
+ * logged with who asked, what changed and when.
+ */
+@Service
+public class AdminService {
+    private static final Logger LOG = LoggerFactory.getLogger(AdminService.class);
+
+    private final RouterControl router;
+    private final StateStore state;
+    private final Clock clock;
+    private final Object changes = new Object();
+
+    public AdminService(RouterControl router, StateStore state) {
+        this.router = router;
+        this.state = state;
+        this.clock = Clock.systemUTC();
+    }
+
+    public NetmapApplied applyNetmap(NetmapView view, String who) {
+        NetworkMap map = view.toNetworkMap();
+        synchronized (changes) {
+            state.saveNetmap(view);
+            NetmapChange change = router.applyNetmap(map);
+            LOG.atInfo().addKeyValue("event", "netmap.applied").addKeyValue("by", who)
+                    .addKeyValue("self", map.selfNode().name()).addKeyValue("peers", map.peers().size())
+                    .addKeyValue("added", change.added().toString()).addKeyValue("removed", change.removed().toString())
+                    .addKeyValue("at", clock.instant().toString())
+                    .log("netmap applied by {}: added {}, removed {}", who, change.added(), change.removed());
+            return NetmapApplied.of(change);
+        }
+    }
+
+    public NetmapView netmap() {
+        return NetmapView.of(router.netmap());
+    }
+
+    public LimitsView limits() {
+        return LimitsView.of(router.limits());
+    }
+
+    public LimitsView updateLimits(LimitsView view, String who) {
+        InFlightLimits next = view.toLimits();
+        synchronized (changes) {
+            InFlightLimits before = router.limits();
+            state.saveLimits(view);
+            InFlightLimits applied = router.updateLimits(next);
+            LOG.atInfo().addKeyValue("event", "limits.changed").addKeyValue("by", who)
+                    .addKeyValue("from", before.toString()).addKeyValue("to", applied.toString())
+                    .addKeyValue("at", clock.instant().toString())
+                    .log("in-flight limits changed by {} from {} to {}", who, before, applied);
+            return LimitsView.of(applied);
+        }
+    }
+
+    public FlowPage flows(int page, int size) {
+        List<FlowInfo> all = router.flows();
+        Instant now = clock.instant();
+        int from = (int) Math.min((long) page * size, all.size());
+        int to = Math.min(from + size, all.size());
+        List<FlowView> content = all.subList(from, to).stream().map(f -> FlowView.of(f, now)).toList();
+        int pages = (all.size() + size - 1) / size;
+        return new FlowPage(content, page, size, all.size(), pages);
+    }
+
+    public Optional<WhoisView> whois(InetSocketAddress local) {
+        return router.whois(local).map(WhoisView::of);
+    }
+}
