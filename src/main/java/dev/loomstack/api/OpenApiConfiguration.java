@@ -21,6 +21,8 @@ public class OpenApiConfiguration {
                                 + "it forwards. Every call needs the admin bearer token; errors are RFC 9457 "
                                 + "problem details.")
                         .license(new License().name("Apache-2.0")))
+                .servers(java.util.List.of(new io.swagger.v3.oas.models.servers.Server().url("/")
+                        .description("The service's API port (loomstack server.port, 8080 by default)")))
                 .components(new Components().addSecuritySchemes(BEARER, new SecurityScheme()
                         .type(SecurityScheme.Type.HTTP).scheme("bearer")
                         .description("The token from loomstack.admin.token or <state-dir>/admin-token")));
