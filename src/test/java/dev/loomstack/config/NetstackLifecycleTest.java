@@ -23,7 +23,7 @@ class NetstackLifecycleTest {
         String dev = NetNs.uniqueDeviceName("lsctx");
         ConfigurableApplicationContext ctx = SpringApplication.run(LoomstackApplication.class,
                 "--loomstack.tun.name=" + dev, "--loomstack.tun.mtu=1400", "--server.port=0",
-                "--management.server.port=0");
+                "--management.server.port=0", "--loomstack.state-dir=target/lifecycle-state");
         try {
             NetstackLifecycle life = ctx.getBean(NetstackLifecycle.class);
             assertTrue(life.isRunning());
