@@ -38,7 +38,8 @@ public record LoomstackProperties(
         @DefaultValue("true") boolean processSubnets,
         @NotNull @DefaultValue(DEFAULT_STATE_DIR) Path stateDir,
         @Valid @NotNull @DefaultValue Admin admin,
-        @Valid @NotNull @DefaultValue Shutdown shutdown) {
+        @Valid @NotNull @DefaultValue Shutdown shutdown,
+        Path initialNetmap) {
 
     /** Relative to the working directory; the container image and chart set an absolute path. */
     public static final String DEFAULT_STATE_DIR = "state";

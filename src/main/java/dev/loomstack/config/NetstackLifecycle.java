@@ -36,6 +36,13 @@ public final class NetstackLifecycle implements SmartLifecycle {
     public void start() {
         // Read the state before touching the device: a corrupt file stops the boot cleanly.
         StateStore.State saved = state.load();
+        if (saved.netmap() == null && properties.initialNetmap() != null) {
+            // First boot: the configured netmap becomes the persisted one.
+            NetmapView initial = state.readNetmap(properties.initialNetmap());
+            state.saveNetmap(initial);
+            saved = state.load();
+            LOG.log(Level.INFO, "first boot: netmap from {0}", properties.initialNetmap());
+        }
         LoomstackProperties.Tun tun = properties.tun();
         TunLink link = TunLink.open(tun.name(), tun.mtu(), PacketBufferPool.forMtu(tun.mtu(), LINK_POOL));
         try {

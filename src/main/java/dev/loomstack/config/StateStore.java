@@ -76,6 +76,27 @@ public final class StateStore {
         }
     }
 
+    /**
+     * A netmap document as the API accepts it (the chart mounts one from a ConfigMap), for the
+     * first boot when no state exists yet.
+     */
+    public NetmapView readNetmap(Path document) {
+        try {
+            NetmapView v = json.readValue(Files.readAllBytes(document), NetmapView.class);
+            if (v == null || v.selfNode() == null) {
+                throw new CorruptStateException(document, "no selfNode");
+            }
+            v.toNetworkMap();
+            return v;
+        } catch (JacksonException e) {
+            throw new CorruptStateException(document, e.getOriginalMessage());
+        } catch (IllegalArgumentException | NullPointerException e) {
+            throw new CorruptStateException(document, String.valueOf(e.getMessage()));
+        } catch (IOException e) {
+            throw new CorruptStateException(document, e.getMessage());
+        }
+    }
+
     public void saveNetmap(NetmapView netmap) {
         synchronized (lock) {
             write(new State(netmap, load().limits()));
