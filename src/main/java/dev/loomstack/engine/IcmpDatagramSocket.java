@@ -67,6 +67,8 @@ final class IcmpDatagramSocket implements AutoCloseable {
         ByteBuffer msg = ByteBuffer.allocateDirect(16).order(ByteOrder.BIG_ENDIAN);
         msg.put((byte) (target.v4() ? ECHO_REQUEST_V4 : ECHO_REQUEST_V6)).put((byte) 0).putShort((short) 0);
         msg.putShort((short) 0).putShort((short) sequence).putLong(System.nanoTime());
+        // JNA hands native code the address at the buffer's position: rewind to the start.
+        msg.flip();
         ByteBuffer addr = sockaddr(target);
         try {
             sendto(fd, msg, msg.capacity(), 0, addr, addr.capacity());

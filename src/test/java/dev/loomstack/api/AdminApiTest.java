@@ -244,5 +244,13 @@ class AdminApiTest {
                 .andExpect(status().isOk())
                 .andExpect(jsonPath("$.counter_tcp_forward_max_in_flight_drop").isNumber())
                 .andExpect(jsonPath("$.gauge_tcp_forward_in_flight_limit").value(900));
+        mvc.perform(get("/actuator/prometheus"))
+                .andExpect(status().isOk())
+                .andExpect(content().string(containsString("netstack_tcp_forward_max_in_flight_drop_total")))
+                .andExpect(content().string(containsString("netstack_tcp_forward_in_flight_limit 900")));
+        mvc.perform(get("/actuator/info"))
+                .andExpect(status().isOk())
+                .andExpect(jsonPath("$.build.version").isNotEmpty());
+        mvc.perform(get("/actuator/health/readiness")).andExpect(status().isOk());
     }
 }
