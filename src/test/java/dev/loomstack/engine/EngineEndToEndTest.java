@@ -351,7 +351,8 @@ class EngineEndToEndTest {
                 "UDP-RECVFROM:7002,bind=100.64.0.2", "SYSTEM:echo peer-udp").start();
         try {
             Await.until(Duration.ofSeconds(10), "the peer listens",
-                    () -> client.exec("ss", "-ltn", "sport = :7001").output().contains("7001"));
+                    () -> client.exec("ss", "-ltn", "sport = :7001").output().contains("7001")
+                            && client.exec("ss", "-lun", "sport = :7002").output().contains("7002"));
             try (var conn = netstack.dialTcp(IpAddress.parse("100.64.0.2"), 7001, Duration.ofSeconds(10))) {
                 byte[] got = conn.getInputStream().readAllBytes();
                 assertEquals("peer-tcp", new String(got, StandardCharsets.US_ASCII).strip());
