@@ -20,7 +20,6 @@ import org.xbill.DNS.Name;
 import org.xbill.DNS.PTRRecord;
 import org.xbill.DNS.Rcode;
 import org.xbill.DNS.Record;
-import org.xbill.DNS.ReverseMap;
 import org.xbill.DNS.Section;
 import org.xbill.DNS.SimpleResolver;
 import org.xbill.DNS.Type;
@@ -174,11 +173,6 @@ public final class MagicDns {
             return null;
         }
         return null;
-    }
-
-    /** The reverse name of {@code a} (for tests and logs). */
-    static Name reverseName(IpAddress a) {
-        return ReverseMap.fromAddress(a.toInetAddress());
     }
 
     /** The nameservers of a resolv.conf file, port 53; empty when there is none or it is unreadable. */
