@@ -14,7 +14,6 @@ import dev.loomstack.stack.Stack;
 import dev.loomstack.stack.TokenBucket;
 import dev.loomstack.stack.Stats;
 import dev.loomstack.stack.TransportProtocolHandler;
-import dev.loomstack.stack.TransportProtocolHandler.Delivery;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 
@@ -138,20 +137,8 @@ public final class Ipv4Protocol implements NetworkProtocol {
             receiveIcmp(packet, h);
             return;
         }
-        TransportProtocolHandler t = stack.transport(protocol);
-        if (t == null) {
-            // No such transport: RFC 1122 section 3.2.2.1 suggests protocol unreachable; we count and drop.
-            stats.droppedPackets.increment();
-            return;
-        }
-        Delivery d = t.handlePacket(ctx);
-        switch (d) {
-            case DELIVERED -> stats.ip.packetsDelivered.increment();
-            case PORT_UNREACHABLE -> {
-                stats.ip.packetsDelivered.increment();
-                sendError(h, Icmpv4.DESTINATION_UNREACHABLE, Icmpv4.CODE_PORT_UNREACHABLE);
-            }
-            case DROPPED -> { }
+        if (stack.deliverToTransport(ctx)) {
+            sendError(h, Icmpv4.DESTINATION_UNREACHABLE, Icmpv4.CODE_PORT_UNREACHABLE);
         }
     }
 
@@ -170,13 +157,7 @@ public final class Ipv4Protocol implements NetworkProtocol {
         stats.ip.packetsDelivered.increment();
         int type = IcmpHeader.type(a, off);
         if (type == Icmpv4.ECHO_REQUEST) {
-            stats.icmp.echoRequestsReceived.increment();
-            IpAddress src = h.source();
-            IpAddress dst = h.destination();
-            switch (stack.echoPolicy().onEchoRequest(src, dst, a, off, len)) {
-                case REPLY -> sendEchoReply(dst, src, a, off, len);
-                case TAKEN, IGNORE -> { }
-            }
+            stack.echoRequestArrived(this, h.source(), h.destination(), a, off, len);
         } else if (Icmpv4.isError(type)) {
             receiveIcmpError(a, off, len, type);
         }

@@ -1,7 +1,6 @@
 package dev.loomstack.ip;
 
 import dev.loomstack.packet.Bytes;
-import dev.loomstack.packet.Checksum;
 import dev.loomstack.packet.IcmpHeader;
 import dev.loomstack.packet.IcmpHeader.Icmpv6;
 import dev.loomstack.packet.IpAddress;
@@ -14,7 +13,6 @@ import dev.loomstack.stack.Stack;
 import dev.loomstack.stack.TokenBucket;
 import dev.loomstack.stack.Stats;
 import dev.loomstack.stack.TransportProtocolHandler;
-import dev.loomstack.stack.TransportProtocolHandler.Delivery;
 import java.security.SecureRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -145,19 +143,8 @@ public final class Ipv6Protocol implements NetworkProtocol {
             receiveIcmp(packet, h);
             return;
         }
-        TransportProtocolHandler t = stack.transport(protocol);
-        if (t == null) {
-            stats.droppedPackets.increment();
-            return;
-        }
-        Delivery d = t.handlePacket(ctx);
-        switch (d) {
-            case DELIVERED -> stats.ip.packetsDelivered.increment();
-            case PORT_UNREACHABLE -> {
-                stats.ip.packetsDelivered.increment();
-                sendError(h, Icmpv6.DESTINATION_UNREACHABLE, Icmpv6.CODE_PORT_UNREACHABLE, 0);
-            }
-            case DROPPED -> { }
+        if (stack.deliverToTransport(ctx)) {
+            sendError(h, Icmpv6.DESTINATION_UNREACHABLE, Icmpv6.CODE_PORT_UNREACHABLE, 0);
         }
     }
 
@@ -176,13 +163,7 @@ public final class Ipv6Protocol implements NetworkProtocol {
         stats.ip.packetsDelivered.increment();
         int type = IcmpHeader.type(a, off);
         if (type == Icmpv6.ECHO_REQUEST) {
-            stats.icmp.echoRequestsReceived.increment();
-            IpAddress src = h.source();
-            IpAddress dst = h.destination();
-            switch (stack.echoPolicy().onEchoRequest(src, dst, a, off, len)) {
-                case REPLY -> sendEchoReply(dst, src, a, off, len);
-                case TAKEN, IGNORE -> { }
-            }
+            stack.echoRequestArrived(this, h.source(), h.destination(), a, off, len);
         } else if (Icmpv6.isError(type)) {
             receiveIcmpError(a, off, len, type);
         }

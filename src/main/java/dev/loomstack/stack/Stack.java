@@ -81,6 +81,43 @@ public final class Stack implements NetworkOutput, NetworkDispatcher, AutoClosea
         return transports[protocol & 0xff];
     }
 
+    /**
+     * Hands a validated transport packet to its protocol and counts the outcome (shared by both IP
+     * versions). Returns true when the sender should get a port-unreachable error. A protocol
+     * nobody registered is counted and dropped (RFC 1122 section 3.2.2.1 would allow a
+     * protocol-unreachable error; the seed's stack stays silent too).
+     */
+    public boolean deliverToTransport(NetworkPacket packet) {
+        TransportProtocolHandler t = transports[packet.protocol() & 0xff];
+        if (t == null) {
+            stats.droppedPackets.increment();
+            return false;
+        }
+        return switch (t.handlePacket(packet)) {
+            case DELIVERED -> {
+                stats.ip.packetsDelivered.increment();
+                yield false;
+            }
+            case PORT_UNREACHABLE -> {
+                stats.ip.packetsDelivered.increment();
+                yield true;
+            }
+            case DROPPED -> false;
+        };
+    }
+
+    /**
+     * An ICMP echo request ({@code icmp[off, off+len)}) for {@code destination} arrived through
+     * {@code via}: the echo policy decides, and a {@code REPLY} is sent back the same way.
+     */
+    public void echoRequestArrived(NetworkProtocol via, IpAddress source, IpAddress destination, byte[] icmp,
+                                   int off, int len) {
+        stats.icmp.echoRequestsReceived.increment();
+        if (echoPolicy.onEchoRequest(source, destination, icmp, off, len) == EchoPolicy.Decision.REPLY) {
+            via.sendEchoReply(destination, source, icmp, off, len);
+        }
+    }
+
     public void setInboundFilter(InboundFilter filter) {
         this.inboundFilter = filter == null ? InboundFilter.ACCEPT_ALL : filter;
     }

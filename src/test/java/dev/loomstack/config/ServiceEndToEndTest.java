@@ -55,14 +55,6 @@ class ServiceEndToEndTest {
         return new Running(ctx, api, mgmt);
     }
 
-    private static void plumb(NetNs client, String dev) {
-        client.adopt(dev);
-        client.exec("ip", "link", "set", dev, "up").check();
-        client.exec("ip", "addr", "add", "100.64.0.2/32", "dev", dev).check();
-        client.exec("ip", "route", "add", "100.64.0.0/10", "dev", dev, "src", "100.64.0.2").check();
-        client.exec("ip", "route", "add", "198.18.0.0/15", "dev", dev, "src", "100.64.0.2").check();
-    }
-
     private HttpResponse<String> call(String method, int port, String path, String body) throws Exception {
         HttpRequest.Builder b = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + path))
                 .header("Authorization", "Bearer " + TOKEN);
@@ -98,7 +90,7 @@ class ServiceEndToEndTest {
         String url = "http://" + SITE_HOST + ":" + site.getAddress().getPort() + "/";
         try (NetNs client = NetNs.create()) {
             try (Running r = boot(dev, state)) {
-                plumb(client, dev);
+                client.adoptAsTailnetClient(dev);
                 long droppedBefore = counter(call("GET", r.managementPort(), "/actuator/netstack", null).body(),
                         "counter_dropped_packets");
                 Cmd.Result before = client.exec(20, "curl", "-sS", "--max-time", "2", url);
@@ -137,7 +129,7 @@ class ServiceEndToEndTest {
             assertTrue(Files.exists(state.resolve(StateStore.FILE_NAME)));
 
             try (Running again = boot(dev, state)) {
-                plumb(client, dev);
+                client.adoptAsTailnetClient(dev);
                 HttpResponse<String> map = call("GET", again.apiPort(), "/api/v1/netmap", null);
                 assertTrue(map.body().contains("198.18.2.0/24"), "the netmap survives the restart: " + map.body());
                 Cmd.Result got = client.exec(20, "curl", "-sS", "--max-time", "10", url);

@@ -87,14 +87,8 @@ class EngineEndToEndTest {
                 List.of(new Node("laptop", List.of(IpPrefix.parse("100.64.0.2/32"), IpPrefix.parse("fd7a:115c:a1e0::2/128")),
                         List.of())),
                 "tail.example"));
-        client.adopt(dev);
-        client.exec("ip", "link", "set", dev, "up").check();
-        client.exec("ip", "addr", "add", "100.64.0.2/32", "dev", dev).check();
+        client.adoptAsTailnetClient(dev);
         client.exec("ip", "addr", "add", "100.64.0.3/32", "dev", dev).check();
-        client.exec("ip", "route", "add", "100.64.0.0/10", "dev", dev, "src", "100.64.0.2").check();
-        client.exec("ip", "route", "add", "198.18.0.0/15", "dev", dev, "src", "100.64.0.2").check();
-        client.exec("ip", "-6", "addr", "add", "fd7a:115c:a1e0::2/128", "dev", dev, "nodad").check();
-        client.exec("ip", "-6", "route", "add", "fd7a:115c:a1e0::/48", "dev", dev).check();
 
         siteHttp = HttpServer.create(new InetSocketAddress(InetAddress.getByName(SITE_HOST), 0), 64);
         siteHttp.setExecutor(Executors.newVirtualThreadPerTaskExecutor());

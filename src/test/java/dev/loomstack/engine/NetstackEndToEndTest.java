@@ -42,12 +42,7 @@ class NetstackEndToEndTest {
         netstack = Netstack.create(link, Netstack.Options.defaults(
                 List.of(IpPrefix.parse("100.64.0.1/32"), IpPrefix.parse("fd7a:115c:a1e0::1/128"))));
         netstack.start();
-        client.adopt(dev);
-        client.exec("ip", "link", "set", dev, "up").check();
-        client.exec("ip", "addr", "add", "100.64.0.2/32", "dev", dev).check();
-        client.exec("ip", "route", "add", "100.64.0.0/10", "dev", dev).check();
-        client.exec("ip", "-6", "addr", "add", "fd7a:115c:a1e0::2/128", "dev", dev, "nodad").check();
-        client.exec("ip", "-6", "route", "add", "fd7a:115c:a1e0::/48", "dev", dev).check();
+        client.adoptAsTailnetClient(dev);
     }
 
     @AfterAll

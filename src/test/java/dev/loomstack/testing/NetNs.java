@@ -50,6 +50,22 @@ public final class NetNs implements AutoCloseable {
         Cmd.run("ip", "link", "set", device, "netns", name).check();
     }
 
+    /**
+     * Takes Loomstack's TUN {@code device} and makes this namespace a tailnet client behind it:
+     * {@code 100.64.0.2} and {@code fd7a:115c:a1e0::2}, with the tailnet ranges and the test
+     * subnets {@code 198.18.0.0/15} routed through the device.
+     */
+    public void adoptAsTailnetClient(String device) {
+        adopt(device);
+        // Moving a device between namespaces takes it down.
+        exec("ip", "link", "set", device, "up").check();
+        exec("ip", "addr", "add", "100.64.0.2/32", "dev", device).check();
+        exec("ip", "route", "add", "100.64.0.0/10", "dev", device, "src", "100.64.0.2").check();
+        exec("ip", "route", "add", "198.18.0.0/15", "dev", device, "src", "100.64.0.2").check();
+        exec("ip", "-6", "addr", "add", "fd7a:115c:a1e0::2/128", "dev", device, "nodad").check();
+        exec("ip", "-6", "route", "add", "fd7a:115c:a1e0::/48", "dev", device).check();
+    }
+
     @Override
     public void close() {
         Cmd.run("ip", "netns", "del", name);
