@@ -37,6 +37,16 @@ public final class TcpListener implements AutoCloseable {
         return port;
     }
 
+    /** Connections counted against the backlog that have not completed their handshake. */
+    int pendingCount() {
+        lock.lock();
+        try {
+            return pending;
+        } finally {
+            lock.unlock();
+        }
+    }
+
     boolean accepts(NetworkPacket p) {
         // A wildcard listener takes both families, as a Linux IPv6 wildcard socket does.
         return address.equals(IpAddress.V4_ANY) || address.equals(IpAddress.V6_ANY) || p.destinationIs(address);
@@ -57,27 +67,65 @@ public final class TcpListener implements AutoCloseable {
         try {
             ep = protocol.accept(syn);
         } catch (IOException e) {
-            done(null);
+            leavePending(null, false);
             return;
         }
-        ep.onEstablished(() -> done(ep));
-        ep.onClosed(() -> done(null));
+        HalfOpen h = new HalfOpen(ep);
+        ep.onEstablished(h::established);
+        ep.onClosed(h::closed);
     }
 
-    private void done(TcpEndpoint ep) {
+    /**
+     * One connection between its SYN and the end of its handshake. It leaves the pending count
+     * exactly once: when established (it then waits in the queue, counted there) or when it closes
+     * first. A later close of a queued connection is not a second departure.
+     *
+     * <p>Its callbacks run under the endpoint's lock and then take the listener's; nothing here
+     * ever calls into an endpoint while holding the listener's lock, so that is the only order.
+     */
+    private final class HalfOpen {
+        private final TcpEndpoint ep;
+        private boolean left;
+
+        HalfOpen(TcpEndpoint ep) {
+            this.ep = ep;
+        }
+
+        void established() {
+            if (leavePending(this, true)) {
+                ep.abort();
+            }
+        }
+
+        void closed() {
+            leavePending(this, false);
+        }
+    }
+
+    /**
+     * Takes {@code h} (null: a connection that never started) out of the pending count unless it
+     * left already, and queues an established endpoint while the listener is open. Returns true when
+     * the endpoint is established but the listener has closed, so the caller must reset it.
+     */
+    private boolean leavePending(HalfOpen h, boolean established) {
         lock.lock();
         try {
-            if (pending > 0) {
-                pending--;
-            }
-            if (ep != null) {
-                if (closed) {
-                    ep.abort();
-                } else {
-                    queue.add(ep);
-                    ready.signal();
+            if (h != null) {
+                if (h.left) {
+                    return false;
                 }
+                h.left = true;
             }
+            pending--;
+            if (!established) {
+                return false;
+            }
+            if (closed) {
+                return true;
+            }
+            queue.add(h.ep);
+            ready.signal();
+            return false;
         } finally {
             lock.unlock();
         }
@@ -110,19 +158,25 @@ public final class TcpListener implements AutoCloseable {
         }
     }
 
+    /**
+     * Stops listening and resets the connections nobody accepted. The resets run after the
+     * listener's lock is released: a connection's own callbacks take the endpoint's lock first.
+     */
     @Override
     public void close() {
+        TcpEndpoint[] unaccepted;
         lock.lock();
         try {
             closed = true;
-            for (TcpEndpoint ep : queue) {
-                ep.abort();
-            }
+            unaccepted = queue.toArray(new TcpEndpoint[0]);
             queue.clear();
             ready.signalAll();
         } finally {
             lock.unlock();
         }
         protocol.unlisten(this);
+        for (TcpEndpoint ep : unaccepted) {
+            ep.abort();
+        }
     }
 }
