@@ -3,6 +3,10 @@ package dev.loomstack.tcp;
 /**
  * A bounded ring of bytes whose storage is allocated on first use, grows by doubling up to its
  * capacity, and is dropped when empty, so an idle connection holds no buffer at all.
+ *
+ * <p>Past the readable bytes, a receiver may {@linkplain #store store} bytes that arrived out of
+ * order at the place they will occupy, and {@linkplain #commit commit} them once the gap before
+ * them fills: out-of-order data then costs no memory beyond the window the ring already is.
  */
 final class ByteRing {
     private static final int FIRST_ALLOCATION = 16 << 10;
@@ -10,6 +14,8 @@ final class ByteRing {
     private byte[] buf;
     private int head;
     private int size;
+    /** Bytes past the head that hold data: the readable ones plus any stored beyond them. */
+    private int extent;
 
     ByteRing(int capacity) {
         this.capacity = capacity;
@@ -51,7 +57,46 @@ final class ByteRing {
             System.arraycopy(src, off + first, buf, 0, n - first);
         }
         size += n;
+        extent = Math.max(extent, size);
         return n;
+    }
+
+    /**
+     * Copies {@code len} bytes to {@code from} bytes past the head, beyond the readable ones,
+     * without making them readable.
+     */
+    void store(int from, byte[] src, int off, int len) {
+        if (from < size || len < 0 || from + len > capacity) {
+            throw new IllegalArgumentException("store " + len + " at " + from + " with " + size + " of " + capacity);
+        }
+        if (len == 0) {
+            return;
+        }
+        ensure(from + len);
+        int at = (head + from) % buf.length;
+        int first = Math.min(len, buf.length - at);
+        System.arraycopy(src, off, buf, at, first);
+        if (len > first) {
+            System.arraycopy(src, off + first, buf, 0, len - first);
+        }
+        extent = Math.max(extent, from + len);
+    }
+
+    /** Makes {@code n} stored bytes after the readable ones readable. */
+    void commit(int n) {
+        if (n < 0 || size + n > extent) {
+            throw new IllegalStateException("commit " + n + " with " + size + " readable of " + extent + " held");
+        }
+        size += n;
+    }
+
+    /** Forgets the bytes stored past the readable ones. */
+    void discardStored() {
+        extent = size;
+        if (size == 0) {
+            buf = null;
+            head = 0;
+        }
     }
 
     /** Copies {@code len} bytes starting {@code from} bytes past the head, without consuming. */
@@ -70,7 +115,8 @@ final class ByteRing {
             throw new IllegalStateException("skip " + n + " of " + size);
         }
         size -= n;
-        if (size == 0) {
+        extent -= n;
+        if (extent == 0) {
             buf = null;
             head = 0;
         } else {
@@ -97,10 +143,10 @@ final class ByteRing {
             n = Math.min(capacity, n * 2);
         }
         byte[] next = new byte[n];
-        if (buf != null && size > 0) {
-            int first = Math.min(size, buf.length - head);
+        if (buf != null && extent > 0) {
+            int first = Math.min(extent, buf.length - head);
             System.arraycopy(buf, head, next, 0, first);
-            System.arraycopy(buf, 0, next, first, size - first);
+            System.arraycopy(buf, 0, next, first, extent - first);
         }
         buf = next;
         head = 0;

@@ -19,8 +19,6 @@ import java.io.InterruptedIOException;
 import java.net.ConnectException;
 import java.net.SocketException;
 import java.net.SocketTimeoutException;
-import java.util.Map;
-import java.util.TreeMap;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.Condition;
@@ -40,7 +38,9 @@ public final class TcpEndpoint {
     /** RFC 9293 section 3.7.1: the MSS assumed when the peer sends none. */
     static final int DEFAULT_MSS_V4 = 536;
     static final int DEFAULT_MSS_V6 = 1220;
-    static final int MAX_SACK_BLOCKS_SENT = 3;
+    /** RFC 2018 section 3: four SACK blocks fit in the option space, three beside timestamps. */
+    static final int MAX_SACK_BLOCKS_SENT = OutOfOrderQueue.MAX_SACK_BLOCKS;
+    static final int MAX_SACK_BLOCKS_WITH_TIMESTAMPS = 3;
     static final long MAX_PERSIST_NANOS = TimeUnit.SECONDS.toNanos(60);
     static final long AUTOTUNE_MIN_PERIOD_NANOS = TimeUnit.MILLISECONDS.toNanos(20);
 
@@ -102,9 +102,8 @@ public final class TcpEndpoint {
     private int rcvShift;
     private ByteRing receiveBuffer;
     private long rcvStream;
-    private TreeMap<Long, byte[]> outOfOrder;
-    private int outOfOrderBytes;
-    private long lastOutOfOrder = -1;
+    /** Ranges held past RCV.NXT; their bytes wait in the receive ring. Null while there are none. */
+    private OutOfOrderQueue outOfOrder;
     private long pendingFinStream = -1;
     private boolean finReceived;
     private int lastAckSent;
@@ -611,7 +610,9 @@ public final class TcpEndpoint {
             off += d;
             len -= d;
         }
-        int edge = rcvAdv;
+        // RFC 9293 section 3.10.7.4: keep only what lies inside RCV.NXT..RCV.NXT+RCV.WND. The
+        // ring's free space bounds it too, so held data never outgrows the receive buffer.
+        int edge = Seq.min(rcvAdv, rcvNxt + receiveBuffer.free());
         if (Seq.gt(seq + len, edge)) {
             len = Math.max(0, edge - seq);
         }
@@ -623,7 +624,7 @@ public final class TcpEndpoint {
             int n = receiveBuffer.write(seg.array, off, len);
             rcvNxt += n;
             rcvStream += n;
-            boolean filledHole = outOfOrder != null && !outOfOrder.isEmpty();
+            boolean filledHole = outOfOrder != null;
             drainOutOfOrder();
             readable.signalAll();
             unackedSegments++;
@@ -635,57 +636,49 @@ public final class TcpEndpoint {
                 delAckTimer = timers.scheduleAfter(settings.delayedAckNanos(), delAckTask);
             }
         } else {
-            storeOutOfOrder(rcvStream + (seq - rcvNxt), seg.array, off, len);
+            storeOutOfOrder(seq - rcvNxt, seg.array, off, len);
             // RFC 5681 section 4.2: an out-of-order segment is acknowledged at once (a duplicate ACK).
             sendAck();
         }
     }
 
-    private void storeOutOfOrder(long streamOffset, byte[] b, int off, int len) {
+    /** Keeps a segment that starts {@code gap} bytes past RCV.NXT, already trimmed to the window. */
+    private void storeOutOfOrder(int gap, byte[] b, int off, int len) {
         if (outOfOrder == null) {
-            outOfOrder = new TreeMap<>();
+            outOfOrder = new OutOfOrderQueue();
         }
-        byte[] existing = outOfOrder.get(streamOffset);
-        if (existing != null && existing.length >= len) {
-            lastOutOfOrder = streamOffset;
-            return;
+        long start = rcvStream + gap;
+        if (outOfOrder.add(start, start + len)) {
+            receiveBuffer.store(receiveBuffer.size() + gap, b, off, len);
+        } else if (outOfOrder.isEmpty()) {
+            outOfOrder = null;
         }
-        byte[] copy = new byte[len];
-        System.arraycopy(b, off, copy, 0, len);
-        outOfOrder.put(streamOffset, copy);
-        outOfOrderBytes += len - (existing == null ? 0 : existing.length);
-        lastOutOfOrder = streamOffset;
     }
 
+    /** After in-order data: makes readable whatever held ranges now continue the stream. */
     private void drainOutOfOrder() {
         if (outOfOrder == null) {
             return;
         }
-        while (!outOfOrder.isEmpty()) {
-            Map.Entry<Long, byte[]> e = outOfOrder.firstEntry();
-            long start = e.getKey();
-            if (start > rcvStream) {
-                break;
-            }
-            outOfOrder.pollFirstEntry();
-            byte[] data = e.getValue();
-            outOfOrderBytes -= data.length;
-            long end = start + data.length;
-            if (end > rcvStream) {
-                int skip = (int) (rcvStream - start);
-                int n = receiveBuffer.write(data, skip, data.length - skip);
-                rcvNxt += n;
-                rcvStream += n;
-            }
+        long next = outOfOrder.advance(rcvStream);
+        int n = (int) (next - rcvStream);
+        if (n > 0) {
+            receiveBuffer.commit(n);
+            rcvNxt += n;
+            rcvStream = next;
         }
         if (outOfOrder.isEmpty()) {
-            outOfOrder = null;
-            outOfOrderBytes = 0;
+            dropOutOfOrder();
         }
         if (pendingFinStream >= 0 && pendingFinStream == rcvStream) {
             pendingFinStream = -1;
             acceptFin();
         }
+    }
+
+    private void dropOutOfOrder() {
+        outOfOrder = null;
+        receiveBuffer.discardStored();
     }
 
     private void receiveFin(Segment seg) {
@@ -795,8 +788,7 @@ public final class TcpEndpoint {
             sendBuffer.skip(sendBuffer.size());
         }
         if (outOfOrder != null) {
-            outOfOrder = null;
-            outOfOrderBytes = 0;
+            dropOutOfOrder();
         }
         Runnable r = onClosed;
         onClosed = null;
@@ -808,8 +800,7 @@ public final class TcpEndpoint {
 
     private void releaseBuffersIfDone() {
         sendBuffer.skip(sendBuffer.size());
-        outOfOrder = null;
-        outOfOrderBytes = 0;
+        dropOutOfOrder();
     }
 
     // ---- outbound ------------------------------------------------------------------------------
@@ -1020,7 +1011,7 @@ public final class TcpEndpoint {
         if (tsOk) {
             n += TcpOptions.writeTimestamps(b, at, tsClock(), tsRecent);
         }
-        if (withSack && sackOk && outOfOrder != null && !outOfOrder.isEmpty()) {
+        if (withSack && sackOk && outOfOrder != null) {
             n += writeSackBlocks(b, at + n);
         }
         p.append(n);
@@ -1029,55 +1020,16 @@ public final class TcpEndpoint {
 
     private final int[] sackStarts = new int[MAX_SACK_BLOCKS_SENT];
     private final int[] sackEnds = new int[MAX_SACK_BLOCKS_SENT];
-    private final long[] sackScratch = new long[16];
+    private final long[] sackStreamStarts = new long[MAX_SACK_BLOCKS_SENT];
+    private final long[] sackStreamEnds = new long[MAX_SACK_BLOCKS_SENT];
 
-    /** RFC 2018 section 4: the block holding the latest segment first, then the others. */
+    /** RFC 2018 section 4: the block holding the latest segment first, then the most recent others. */
     private int writeSackBlocks(byte[] b, int at) {
-        int max = tsOk ? MAX_SACK_BLOCKS_SENT : 4;
-        max = Math.min(max, MAX_SACK_BLOCKS_SENT);
-        int n = 0;
-        long firstStart = -1;
-        long runStart = -1;
-        long runEnd = -1;
-        // Merge the held segments into ranges; remember the one containing the latest arrival.
-        long[] found = sackScratch;
-        int ranges = 0;
-        for (Map.Entry<Long, byte[]> e : outOfOrder.entrySet()) {
-            long s = e.getKey();
-            long en = s + e.getValue().length;
-            if (runStart >= 0 && s <= runEnd) {
-                runEnd = Math.max(runEnd, en);
-                continue;
-            }
-            if (runStart >= 0 && ranges < 8) {
-                found[2 * ranges] = runStart;
-                found[2 * ranges + 1] = runEnd;
-                ranges++;
-            }
-            runStart = s;
-            runEnd = en;
-        }
-        if (runStart >= 0 && ranges < 8) {
-            found[2 * ranges] = runStart;
-            found[2 * ranges + 1] = runEnd;
-            ranges++;
-        }
-        for (int i = 0; i < ranges; i++) {
-            if (lastOutOfOrder >= found[2 * i] && lastOutOfOrder < found[2 * i + 1]) {
-                firstStart = found[2 * i];
-                sackStarts[n] = toSeq(found[2 * i]);
-                sackEnds[n] = toSeq(found[2 * i + 1]);
-                n++;
-                break;
-            }
-        }
-        for (int i = ranges - 1; i >= 0 && n < max; i--) {
-            if (found[2 * i] == firstStart) {
-                continue;
-            }
-            sackStarts[n] = toSeq(found[2 * i]);
-            sackEnds[n] = toSeq(found[2 * i + 1]);
-            n++;
+        int max = tsOk ? MAX_SACK_BLOCKS_WITH_TIMESTAMPS : MAX_SACK_BLOCKS_SENT;
+        int n = outOfOrder.sackBlocks(sackStreamStarts, sackStreamEnds, max);
+        for (int i = 0; i < n; i++) {
+            sackStarts[i] = toSeq(sackStreamStarts[i]);
+            sackEnds[i] = toSeq(sackStreamEnds[i]);
         }
         return n == 0 ? 0 : TcpOptions.writeSack(b, at, sackStarts, sackEnds, n);
     }
@@ -1098,7 +1050,8 @@ public final class TcpEndpoint {
 
     /** The window to advertise, never moving the right edge left (RFC 9293 section 3.8.6.2.2). */
     private int advertisedWindow() {
-        int free = receiveBuffer.free() - outOfOrderBytes;
+        // Out-of-order bytes sit in the ring inside the window already offered, so they do not shrink it.
+        int free = receiveBuffer.free();
         int newEdge = rcvNxt + Math.max(free, 0);
         // Receiver-side silly window avoidance: move the edge only by a useful amount.
         int threshold = Math.min(receiveBuffer.capacity() / 2, sendMss > 0 ? sendMss : ourMss);
@@ -1481,7 +1434,7 @@ public final class TcpEndpoint {
             tuneStart = now;
         }
         int before = rcvAdv - rcvNxt;
-        int free = receiveBuffer.free() - outOfOrderBytes;
+        int free = receiveBuffer.free();
         // Send a window update when the window has opened usefully (RFC 9293 section 3.8.6.2.2).
         if (free - before >= Math.min(receiveBuffer.capacity() / 2, 2 * Math.max(sendMss, 1)) && !finReceived) {
             sendAck();
@@ -1639,6 +1592,26 @@ public final class TcpEndpoint {
                     cc == null ? 0 : cc.slowStartThreshold(), rtt.rtoNanos(), rtt.srttNanos(), sendBuffer.size(),
                     receiveBuffer.size(), receiveBuffer.capacity(), sendBuffer.allocated() + receiveBuffer.allocated(),
                     sackOk, tsOk, sendMss);
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** Bytes held out of order, waiting for a hole before them to fill. */
+    int outOfOrderBytes() {
+        lock.lock();
+        try {
+            return outOfOrder == null ? 0 : (int) outOfOrder.heldBytes();
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** The receive window last advertised, as it stands now: RCV.ADV - RCV.NXT. */
+    int receiveWindow() {
+        lock.lock();
+        try {
+            return Math.max(0, rcvAdv - rcvNxt);
         } finally {
             lock.unlock();
         }

@@ -38,7 +38,7 @@ final class TcpPeer implements AutoCloseable {
     /** A segment the stack sent, with its options. */
     record Seg(int srcPort, int dstPort, int seq, int ack, int flags, int window, int payloadLength,
                int mss, int windowScale, boolean sackPermitted, boolean timestamps, int tsVal, int tsEcr,
-               int sackCount) {
+               int sackCount, int[] sackStarts, int[] sackEnds) {
         boolean has(int flag) {
             return (flags & flag) != 0;
         }
@@ -118,7 +118,8 @@ final class TcpPeer implements AutoCloseable {
             out.add(new Seg(TcpHeader.sourcePort(b, t), TcpHeader.destinationPort(b, t), TcpHeader.sequence(b, t),
                     TcpHeader.acknowledgment(b, t), TcpHeader.flags(b, t), TcpHeader.window(b, t),
                     b.length - t - hl, o.mss, o.windowScale, o.sackPermitted, o.hasTimestamps, o.tsVal, o.tsEcr,
-                    o.sackCount));
+                    o.sackCount, java.util.Arrays.copyOf(o.sackStart, o.sackCount),
+                    java.util.Arrays.copyOf(o.sackEnd, o.sackCount)));
         }
         return out;
     }
