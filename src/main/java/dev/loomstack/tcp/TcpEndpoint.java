@@ -41,6 +41,9 @@ public final class TcpEndpoint {
     /** RFC 2018 section 3: four SACK blocks fit in the option space, three beside timestamps. */
     static final int MAX_SACK_BLOCKS_SENT = OutOfOrderQueue.MAX_SACK_BLOCKS;
     static final int MAX_SACK_BLOCKS_WITH_TIMESTAMPS = 3;
+    /** RFC 2018 section 3: two NOPs for alignment, kind and length, then eight bytes a block. */
+    static final int SACK_OPTION_OVERHEAD = 4;
+    static final int SACK_BLOCK_LENGTH = 8;
     static final long MAX_PERSIST_NANOS = TimeUnit.SECONDS.toNanos(60);
     static final long AUTOTUNE_MIN_PERIOD_NANOS = TimeUnit.MILLISECONDS.toNanos(20);
 
@@ -979,7 +982,7 @@ public final class TcpEndpoint {
     private void sendControl(int seq, int ack, int flags) {
         PacketBuffer p = output.pool().acquire(NetworkOutput.MAX_IP_HEADER + 60, NetworkOutput.MAX_IP_HEADER);
         int start = p.append(TcpHeader.MIN_LENGTH);
-        int hl = TcpHeader.MIN_LENGTH + writeOptions(p, (flags & RST) == 0);
+        int hl = TcpHeader.MIN_LENGTH + writeOptions(p, (flags & RST) == 0, 0);
         int window = (flags & RST) != 0 ? 0 : advertisedWindow();
         TcpHeader.write(p.array(), start, localPort, remotePort, seq, (flags & ACK) != 0 ? ack : 0, hl, flags, window);
         if ((flags & ACK) != 0) {
@@ -994,7 +997,7 @@ public final class TcpEndpoint {
     private void emit(int seq, int ack, int flags, int bufferOffset, int len) {
         PacketBuffer p = output.pool().acquire(NetworkOutput.MAX_IP_HEADER + 60 + len, NetworkOutput.MAX_IP_HEADER);
         int start = p.append(TcpHeader.MIN_LENGTH);
-        int hl = TcpHeader.MIN_LENGTH + writeOptions(p, true);
+        int hl = TcpHeader.MIN_LENGTH + writeOptions(p, true, len);
         int at = p.append(len);
         sendBuffer.peek(bufferOffset, p.array(), at, len);
         TcpHeader.write(p.array(), start, localPort, remotePort, seq, ack, hl, flags, advertisedWindow());
@@ -1003,8 +1006,12 @@ public final class TcpEndpoint {
         transmit(p, start);
     }
 
-    /** Timestamps on every segment once agreed; SACK blocks when data is held out of order. */
-    private int writeOptions(PacketBuffer p, boolean withSack) {
+    /**
+     * Timestamps on every segment once agreed; SACK blocks when data is held out of order, as many
+     * as fit beside {@code payloadLength} bytes of data in one MTU (the data was sized for the
+     * timestamps alone, and a segment grown past the MTU would leave fragmented).
+     */
+    private int writeOptions(PacketBuffer p, boolean withSack, int payloadLength) {
         int n = 0;
         byte[] b = p.array();
         int at = p.end();
@@ -1012,7 +1019,9 @@ public final class TcpEndpoint {
             n += TcpOptions.writeTimestamps(b, at, tsClock(), tsRecent);
         }
         if (withSack && sackOk && outOfOrder != null) {
-            n += writeSackBlocks(b, at + n);
+            int room = ourMss - payloadLength - n;
+            int fit = Math.max(0, (room - SACK_OPTION_OVERHEAD) / SACK_BLOCK_LENGTH);
+            n += writeSackBlocks(b, at + n, fit);
         }
         p.append(n);
         return n;
@@ -1024,8 +1033,11 @@ public final class TcpEndpoint {
     private final long[] sackStreamEnds = new long[MAX_SACK_BLOCKS_SENT];
 
     /** RFC 2018 section 4: the block holding the latest segment first, then the most recent others. */
-    private int writeSackBlocks(byte[] b, int at) {
-        int max = tsOk ? MAX_SACK_BLOCKS_WITH_TIMESTAMPS : MAX_SACK_BLOCKS_SENT;
+    private int writeSackBlocks(byte[] b, int at, int fit) {
+        int max = Math.min(fit, tsOk ? MAX_SACK_BLOCKS_WITH_TIMESTAMPS : MAX_SACK_BLOCKS_SENT);
+        if (max == 0) {
+            return 0;
+        }
         int n = outOfOrder.sackBlocks(sackStreamStarts, sackStreamEnds, max);
         for (int i = 0; i < n; i++) {
             sackStarts[i] = toSeq(sackStreamStarts[i]);
