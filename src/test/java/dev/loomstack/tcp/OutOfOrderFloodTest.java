@@ -126,15 +126,15 @@ class OutOfOrderFloodTest {
      * reports, until everything below {@code end} is acknowledged.
      */
     private void repairUpTo(long base, long end) {
-        p().take();
+        peer.take();
         // The one byte at RCV.NXT: fills the first hole, so the ACK comes at once with fresh blocks.
         sendStream(base, base + 1);
         for (int guard = 0; guard < 100_000; guard++) {
-            List<Seg> out = p().take();
+            List<Seg> out = peer.take();
             if (out.isEmpty()) {
                 // An in-order segment that filled no hole waits for the delayed ACK.
-                p().advance(Duration.ofSeconds(1));
-                out = p().take();
+                peer.advance(Duration.ofSeconds(1));
+                out = peer.take();
             }
             assertTrue(!out.isEmpty(), "the receiver acknowledges");
             Seg last = out.getLast();
@@ -156,10 +156,6 @@ class OutOfOrderFloodTest {
             sendStream(acked, holeEnd);
         }
         throw new AssertionError("holes were not repaired");
-    }
-
-    private TcpPeer p() {
-        return peer;
     }
 
     private static long readAndCheck(TcpEndpoint ep, long from, long to, byte[] buf) throws Exception {
