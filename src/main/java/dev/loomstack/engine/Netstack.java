@@ -60,6 +60,11 @@ public final class Netstack implements RouterControl, AutoCloseable {
     /** The self node's name before any netmap names it. */
     public static final String DEFAULT_SELF_NAME = "loomstack";
     private static final InetAddress LOOPBACK_V4 = InetAddress.getLoopbackAddress();
+    /**
+     * Tailscale's {@code netstack_tcp_forward_dropped_attempts}: SYNs the forwarder dropped at its
+     * global in-flight limit ({@code forward_max_in_flight_drop}), over every engine in the process.
+     */
+    static final ProcessWideCounter FORWARD_DROPPED_ATTEMPTS = new ProcessWideCounter();
 
     private final LinkEndpoint link;
     private final InjectRouter injector;
@@ -170,6 +175,7 @@ public final class Netstack implements RouterControl, AutoCloseable {
         this.limiter = new InFlightLimiter(limits.maxInFlightPerClient(), droppedPerClient);
         this.tcpForwarder = new TcpForwarder(tcp, 0, limits.maxInFlight(), this::acceptTcp);
         tcpForwarder.setGate(limiter);
+        FORWARD_DROPPED_ATTEMPTS.add(stats.tcp.forwardMaxInFlightDrop);
         refusedLocalTcpPorts.addAll(options.refusedLocalTcpPorts());
         stack.setInboundFilter(this::shouldProcessInbound);
         stack.setEchoPolicy(this::onEchoRequest);
@@ -675,8 +681,8 @@ public final class Netstack implements RouterControl, AutoCloseable {
         m.put("gauge_tcp_forward_in_flight", inFlight);
         m.put("counter_tcp_forward_max_in_flight_per_client_drop", droppedPerClient.value());
         m.put("gauge_tcp_forward_in_flight_per_client_limit_reached", atLimit);
-        m.put("netstack_tcp_forward_dropped_attempts", InFlightLimiter.processWideDropped());
-        m.put("netstack_tcp_forward_dropped_attempts_per_client", droppedPerClient.value());
+        m.put("netstack_tcp_forward_dropped_attempts", FORWARD_DROPPED_ATTEMPTS.sum());
+        m.put("netstack_tcp_forward_dropped_attempts_per_client", InFlightLimiter.processWideDroppedPerClient());
         m.put("counter_via_refused", viaRefused.value());
         m.put("counter_udp_not_forwarded", udpNotForwarded.value());
         m.put("counter_inject_to_host", injector.toHost.sum());
@@ -741,5 +747,6 @@ public final class Netstack implements RouterControl, AutoCloseable {
         udp.close();
         stack.close();
         timers.close();
+        FORWARD_DROPPED_ATTEMPTS.retire(stats.tcp.forwardMaxInFlightDrop);
     }
 }
