@@ -27,6 +27,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.Executors;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -119,7 +120,7 @@ class OwnServicesUnreachableEndToEndTest {
     private void addOnLo(String... add) {
         Cmd.run(add).check();
         String[] del = add.clone();
-        del[java.util.Arrays.asList(add).indexOf("add")] = "del";
+        del[Arrays.asList(add).indexOf("add")] = "del";
         cleanups.add(del);
     }
 
@@ -191,7 +192,7 @@ class OwnServicesUnreachableEndToEndTest {
     }
 
     private void applyNetmap(String... allowedIps) throws Exception {
-        String allowed = String.join(",", java.util.Arrays.stream(allowedIps).map(p -> "\"" + p + "\"").toList());
+        String allowed = String.join(",", Arrays.stream(allowedIps).map(p -> "\"" + p + "\"").toList());
         HttpResponse<String> put = http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + apiPort + "/api/v1/netmap"))
                 .header("Authorization", "Bearer " + TOKEN).header("Content-Type", "application/json")
                 .PUT(HttpRequest.BodyPublishers.ofString("""
