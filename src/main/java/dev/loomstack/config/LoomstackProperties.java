@@ -1,7 +1,9 @@
 package dev.loomstack.config;
 
 import dev.loomstack.dns.MagicDns;
+import dev.loomstack.engine.HostPortGuard;
 import dev.loomstack.engine.InFlightLimits;
+import dev.loomstack.engine.TcpFlowForwarder;
 import dev.loomstack.packet.IpAddress;
 import dev.loomstack.packet.IpPrefix;
 import dev.loomstack.tcp.CongestionControlAlgorithm;
@@ -16,6 +18,8 @@ import java.net.InetSocketAddress;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
+import org.hibernate.validator.constraints.time.DurationMax;
+import org.hibernate.validator.constraints.time.DurationMin;
 import org.springframework.boot.context.properties.ConfigurationProperties;
 import org.springframework.boot.context.properties.bind.DefaultValue;
 import org.springframework.util.unit.DataSize;
@@ -39,7 +43,8 @@ public record LoomstackProperties(
         @NotNull @DefaultValue(DEFAULT_STATE_DIR) Path stateDir,
         @Valid @NotNull @DefaultValue Admin admin,
         @Valid @NotNull @DefaultValue Shutdown shutdown,
-        Path initialNetmap) {
+        Path initialNetmap,
+        @NotNull @DefaultValue({}) List<@NotNull @Min(HostPortGuard.MIN_PORT) @Max(HostPortGuard.MAX_PORT) Integer> denyHostPorts) {
 
     /** Relative to the working directory; the container image and chart set an absolute path. */
     public static final String DEFAULT_STATE_DIR = "state";
@@ -71,6 +76,7 @@ public record LoomstackProperties(
      * @param keepAlive         probing of idle forwarded connections
      * @param sendBuffer        bytes queued per connection ahead of the peer's ACK
      * @param receiveBufferMax  the cap of receive-window auto-tuning
+     * @param forward           forwarding of TCP flows to their upstreams
      */
     public record Tcp(
             CongestionControlAlgorithm congestionControl,
@@ -78,7 +84,20 @@ public record LoomstackProperties(
             Duration timeWait,
             @Valid @NotNull @DefaultValue KeepAlive keepAlive,
             DataSize sendBuffer,
-            DataSize receiveBufferMax) {
+            DataSize receiveBufferMax,
+            @Valid @NotNull @DefaultValue Forward forward) {
+
+        /**
+         * Forwarding to upstreams.
+         *
+         * @param dialTimeout how long the upstream of a forwarded flow may take to accept before the
+         *                    client gets a RST; unset keeps {@link TcpFlowForwarder#DEFAULT_DIAL_TIMEOUT}
+         */
+        public record Forward(@DurationMin(millis = 1) @DurationMax(millis = Integer.MAX_VALUE) Duration dialTimeout) {
+            public Duration dialTimeoutOrDefault() {
+                return dialTimeout != null ? dialTimeout : TcpFlowForwarder.DEFAULT_DIAL_TIMEOUT;
+            }
+        }
 
         /**
          * Keep-alive (the seed leaves it at gVisor's defaults with a TODO to make it tunable).

@@ -7,6 +7,7 @@ import dev.loomstack.link.TunLink;
 import dev.loomstack.packet.PacketBufferPool;
 import dev.loomstack.tcp.TcpSettings;
 import java.lang.System.Logger.Level;
+import java.util.HashSet;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import org.springframework.context.SmartLifecycle;
@@ -51,8 +52,10 @@ public final class NetstackLifecycle implements SmartLifecycle {
                     .withLimits(properties.limits().resolve())
                     .withProcessing(properties.processLocalIps(), properties.processSubnets())
                     .withDnsUpstreams(properties.dns().resolve())
-                    .withRefusedLocalTcpPorts(servicePorts));
+                    .withDeniedHostPorts(deniedHostPorts())
+                    .withDialTimeout(properties.tcp().forward().dialTimeoutOrDefault()));
             n.start();
+            LOG.log(Level.INFO, "ports of this host refused from the TUN by every path: {0}", n.deniedHostPorts());
             NetmapView map = saved.netmap();
             if (map != null) {
                 n.applyNetmap(map.toNetworkMap());
@@ -69,12 +72,22 @@ public final class NetstackLifecycle implements SmartLifecycle {
         }
     }
 
-    /** The service's own HTTP ports: never forwarded from the TUN to loopback. */
+    /** The service's own HTTP ports and the operator's {@code loomstack.deny-host-ports}. */
+    private Set<Integer> deniedHostPorts() {
+        Set<Integer> ports = new HashSet<>(servicePorts);
+        ports.addAll(properties.denyHostPorts());
+        return ports;
+    }
+
+    /**
+     * A port the service bound (its actual port, also when configured as 0): never forwarded to
+     * from the TUN, whichever path (own address, subnet, 4via6) leads to this host.
+     */
     public void refuseServicePort(int port) {
         servicePorts.add(port);
         Netstack n = netstack;
         if (n != null) {
-            n.refuseLocalTcpPort(port);
+            n.denyHostPort(port);
         }
     }
 

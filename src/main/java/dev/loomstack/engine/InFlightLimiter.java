@@ -83,8 +83,11 @@ public final class InFlightLimiter implements SynGate {
         return m;
     }
 
-    /** The seed's {@code netstack_tcp_forward_dropped_attempts} over every engine in this process. */
-    public static long processWideDropped() {
+    /**
+     * Tailscale's {@code netstack_tcp_forward_dropped_attempts_per_client}: attempts dropped by a
+     * per-client limit, over every engine in this process.
+     */
+    public static long processWideDroppedPerClient() {
         return PROCESS_DROPPED_PER_CLIENT.sum();
     }
 }

@@ -36,20 +36,27 @@ public final class InboundPolicy {
 
     /**
      * The self node's allowed IPs: those inside the 4via6 range name the sites this router serves;
-     * the others (less the node's own single addresses) are the subnets it routes to. With no
-     * packet filter in front of a single TUN, nothing outside them is taken: a peer must not reach
+     * the others (less the node's own single addresses) are the subnets it routes to, however
+     * wide (an IPv6 default route covers plain IPv6 hosts, never a 4via6 site). With no packet
+     * filter in front of a single TUN, nothing outside them is taken: a peer must not reach
      * whatever the router's host can.
      */
     public void setAdvertisedRoutes(List<IpPrefix> routes) {
-        viaRoutes = routes.stream().filter(p -> !p.address().v4() && TailnetAddresses.VIA_RANGE.overlaps(p)).toList();
+        viaRoutes = routes.stream().filter(TailnetAddresses::isViaRoute).toList();
         subnetRoutes = routes.stream()
-                .filter(p -> p.address().v4() || !TailnetAddresses.VIA_RANGE.overlaps(p))
+                .filter(p -> !TailnetAddresses.isViaRoute(p))
                 .filter(p -> !(p.isSingleAddress() && local.contains(p.address())))
                 .toList();
     }
 
-    /** True when an advertised subnet route covers {@code dst}. */
+    /**
+     * True when an advertised subnet route covers {@code dst}. A 4via6 address is never a subnet
+     * host, whatever IPv6 route covers it: only {@link #handlesVia} opens it.
+     */
     public boolean routesSubnet(IpAddress dst) {
+        if (TailnetAddresses.isVia(dst)) {
+            return false;
+        }
         for (IpPrefix p : subnetRoutes) {
             if (p.contains(dst)) {
                 return true;

@@ -60,6 +60,11 @@ public final class Netstack implements RouterControl, AutoCloseable {
     /** The self node's name before any netmap names it. */
     public static final String DEFAULT_SELF_NAME = "loomstack";
     private static final InetAddress LOOPBACK_V4 = InetAddress.getLoopbackAddress();
+    /**
+     * Tailscale's {@code netstack_tcp_forward_dropped_attempts}: SYNs the forwarder dropped at its
+     * global in-flight limit ({@code forward_max_in_flight_drop}), over every engine in the process.
+     */
+    static final ProcessWideCounter FORWARD_DROPPED_ATTEMPTS = new ProcessWideCounter();
 
     private final LinkEndpoint link;
     private final InjectRouter injector;
@@ -86,7 +91,8 @@ public final class Netstack implements RouterControl, AutoCloseable {
     private final StatCounter udpNotForwarded = new StatCounter();
     private final Object netmapLock = new Object();
     private volatile InFlightLimits limits;
-    private final Set<Integer> refusedLocalTcpPorts = java.util.concurrent.ConcurrentHashMap.newKeySet();
+    private final HostPortGuard hostPortGuard = new HostPortGuard(new HostAddresses());
+    private final TcpFlowForwarder tcpFlows;
     private final StatCounter refusedWhileDraining = new StatCounter();
     private volatile boolean draining;
     private volatile boolean started;
@@ -102,16 +108,21 @@ public final class Netstack implements RouterControl, AutoCloseable {
      * @param processLocalIps      take flows to the node's own addresses (the seed's {@code ProcessLocalIPs})
      * @param processSubnets       take flows to advertised subnets (the seed's {@code ProcessSubnets})
      * @param dnsUpstreams         where MagicDNS forwards names it does not own
-     * @param refusedLocalTcpPorts own-address TCP ports never forwarded (the service's own HTTP ports)
+     * @param deniedHostPorts      ports of the router host itself never forwarded to, by any path
+     *                             (the service's own HTTP ports, the operator's list); see {@link HostPortGuard}
+     * @param dialTimeout          how long an upstream TCP dial may take
      */
     public record Options(List<IpPrefix> selfAddresses, int reassemblyMemoryCap, TcpSettings tcp,
                           InFlightLimits limits, boolean processLocalIps, boolean processSubnets,
-                          List<InetSocketAddress> dnsUpstreams, Set<Integer> refusedLocalTcpPorts) {
+                          List<InetSocketAddress> dnsUpstreams, Set<Integer> deniedHostPorts, Duration dialTimeout) {
         public Options {
             selfAddresses = List.copyOf(selfAddresses);
             Objects.requireNonNull(tcp, "tcp settings");
             dnsUpstreams = List.copyOf(dnsUpstreams);
-            refusedLocalTcpPorts = Set.copyOf(refusedLocalTcpPorts);
+            deniedHostPorts = Set.copyOf(deniedHostPorts);
+            deniedHostPorts.forEach(HostPortGuard::requireValidPort);
+            Objects.requireNonNull(dialTimeout, "dialTimeout");
+            TcpFlowForwarder.dialTimeoutMillis(dialTimeout);
             if (reassemblyMemoryCap <= 0) {
                 throw new IllegalArgumentException("reassemblyMemoryCap must be positive");
             }
@@ -120,32 +131,38 @@ public final class Netstack implements RouterControl, AutoCloseable {
         /** Both kinds of flow processed, limits from memory, DNS upstreams from {@code /etc/resolv.conf}. */
         public static Options defaults(List<IpPrefix> selfAddresses) {
             return new Options(selfAddresses, Reassembler.DEFAULT_MEMORY_CAP, TcpSettings.defaults(), null, true,
-                    true, MagicDns.systemResolvers(Path.of("/etc/resolv.conf")), Set.of());
+                    true, MagicDns.systemResolvers(Path.of("/etc/resolv.conf")), Set.of(),
+                    TcpFlowForwarder.DEFAULT_DIAL_TIMEOUT);
         }
 
         public Options withTcp(TcpSettings t) {
             return new Options(selfAddresses, reassemblyMemoryCap, t, limits, processLocalIps, processSubnets,
-                    dnsUpstreams, refusedLocalTcpPorts);
+                    dnsUpstreams, deniedHostPorts, dialTimeout);
         }
 
         public Options withLimits(InFlightLimits l) {
             return new Options(selfAddresses, reassemblyMemoryCap, tcp, l, processLocalIps, processSubnets,
-                    dnsUpstreams, refusedLocalTcpPorts);
+                    dnsUpstreams, deniedHostPorts, dialTimeout);
         }
 
         public Options withProcessing(boolean localIps, boolean subnets) {
             return new Options(selfAddresses, reassemblyMemoryCap, tcp, limits, localIps, subnets, dnsUpstreams,
-                    refusedLocalTcpPorts);
+                    deniedHostPorts, dialTimeout);
         }
 
         public Options withDnsUpstreams(List<InetSocketAddress> upstreams) {
             return new Options(selfAddresses, reassemblyMemoryCap, tcp, limits, processLocalIps, processSubnets,
-                    upstreams, refusedLocalTcpPorts);
+                    upstreams, deniedHostPorts, dialTimeout);
         }
 
-        public Options withRefusedLocalTcpPorts(Set<Integer> ports) {
+        public Options withDeniedHostPorts(Set<Integer> ports) {
             return new Options(selfAddresses, reassemblyMemoryCap, tcp, limits, processLocalIps, processSubnets,
-                    dnsUpstreams, ports);
+                    dnsUpstreams, ports, dialTimeout);
+        }
+
+        public Options withDialTimeout(Duration timeout) {
+            return new Options(selfAddresses, reassemblyMemoryCap, tcp, limits, processLocalIps, processSubnets,
+                    dnsUpstreams, deniedHostPorts, timeout);
         }
     }
 
@@ -170,7 +187,9 @@ public final class Netstack implements RouterControl, AutoCloseable {
         this.limiter = new InFlightLimiter(limits.maxInFlightPerClient(), droppedPerClient);
         this.tcpForwarder = new TcpForwarder(tcp, 0, limits.maxInFlight(), this::acceptTcp);
         tcpForwarder.setGate(limiter);
-        refusedLocalTcpPorts.addAll(options.refusedLocalTcpPorts());
+        FORWARD_DROPPED_ATTEMPTS.add(stats.tcp.forwardMaxInFlightDrop);
+        options.deniedHostPorts().forEach(hostPortGuard::deny);
+        this.tcpFlows = new TcpFlowForwarder(options.dialTimeout(), hostPortGuard);
         stack.setInboundFilter(this::shouldProcessInbound);
         stack.setEchoPolicy(this::onEchoRequest);
     }
@@ -333,8 +352,20 @@ public final class Netstack implements RouterControl, AutoCloseable {
         return !a.isUnspecified() && !a.isMulticast() && !a.isLoopback() && !a.equals(IpAddress.V4_BROADCAST);
     }
 
-    /** Where a flow to {@code dst:port} is dialled, or null when it must be refused. */
+    /**
+     * Where a flow to {@code dst:port} is dialled, or null when it must be refused: also when the
+     * destination, whichever path led to it, is a denied port of the router host itself.
+     */
     private InetSocketAddress dialTarget(IpAddress dst, int port) {
+        InetSocketAddress target = routedTarget(dst, port);
+        if (target != null && hostPortGuard.refusesDial(target)) {
+            return null;
+        }
+        return target;
+    }
+
+    /** Where the flow's path (own address, 4via6, subnet) leads, or null when none takes it. */
+    private InetSocketAddress routedTarget(IpAddress dst, int port) {
         if (localAddresses.contains(dst)) {
             if (!options.processLocalIps() && !policy.interceptedTcpPorts().contains(port)) {
                 return null;
@@ -400,10 +431,6 @@ public final class Netstack implements RouterControl, AutoCloseable {
             }
             case FlowDecision.Pass<TcpConn> p -> { }
         }
-        if (local && refusedLocalTcpPorts.contains(port)) {
-            request.complete(true);
-            return;
-        }
         InetSocketAddress dial = dialTarget(dst, port);
         if (dial == null) {
             request.complete(true);
@@ -415,7 +442,7 @@ public final class Netstack implements RouterControl, AutoCloseable {
         }
         FlowRegistry.Entry entry = flows.open(FlowInfo.Protocol.TCP, clientAddr, dial);
         try {
-            TcpFlowForwarder.run(request, dial, true, observerFor(entry, clientIp));
+            tcpFlows.run(request, dial, true, observerFor(entry, clientIp));
         } finally {
             entry.close();
             if (subnet) {
@@ -523,7 +550,7 @@ public final class Netstack implements RouterControl, AutoCloseable {
         UdpEndpoint client = request.createEndpoint();
         FlowRegistry.Entry entry = flows.open(FlowInfo.Protocol.UDP, clientAddr, dial);
         try {
-            UdpFlowForwarder.run(id, client, dial, local, UdpFlowForwarder.idleTimeoutFor(port),
+            UdpFlowForwarder.run(id, client, dial, local, UdpFlowForwarder.idleTimeoutFor(port), hostPortGuard,
                     observerFor(entry, id.remoteAddress()));
         } finally {
             entry.close();
@@ -648,7 +675,8 @@ public final class Netstack implements RouterControl, AutoCloseable {
             "gauge_tcp_forward_in_flight_per_client_limit_reached", "netstack_tcp_forward_dropped_attempts",
             "netstack_tcp_forward_dropped_attempts_per_client", "counter_via_refused", "counter_udp_not_forwarded",
             "counter_inject_to_host", "counter_inject_to_peer", "counter_ping_relayed", "counter_ping_relay_answered",
-            "counter_ping_relay_over_limit", "gauge_forwarded_flows", "counter_refused_while_draining");
+            "counter_ping_relay_over_limit", "gauge_forwarded_flows", "counter_refused_while_draining",
+            "counter_host_port_refused");
 
     /** Every key {@link #expvar()} reports, known before any engine runs (for meter registration). */
     public static Set<String> expvarKeys() {
@@ -675,8 +703,8 @@ public final class Netstack implements RouterControl, AutoCloseable {
         m.put("gauge_tcp_forward_in_flight", inFlight);
         m.put("counter_tcp_forward_max_in_flight_per_client_drop", droppedPerClient.value());
         m.put("gauge_tcp_forward_in_flight_per_client_limit_reached", atLimit);
-        m.put("netstack_tcp_forward_dropped_attempts", InFlightLimiter.processWideDropped());
-        m.put("netstack_tcp_forward_dropped_attempts_per_client", droppedPerClient.value());
+        m.put("netstack_tcp_forward_dropped_attempts", FORWARD_DROPPED_ATTEMPTS.sum());
+        m.put("netstack_tcp_forward_dropped_attempts_per_client", InFlightLimiter.processWideDroppedPerClient());
         m.put("counter_via_refused", viaRefused.value());
         m.put("counter_udp_not_forwarded", udpNotForwarded.value());
         m.put("counter_inject_to_host", injector.toHost.sum());
@@ -686,6 +714,7 @@ public final class Netstack implements RouterControl, AutoCloseable {
         m.put("counter_ping_relay_over_limit", pingRelay.overLimit.sum());
         m.put("gauge_forwarded_flows", (long) flows.size());
         m.put("counter_refused_while_draining", refusedWhileDraining.value());
+        m.put("counter_host_port_refused", hostPortGuard.refused());
         return m;
     }
 
@@ -705,15 +734,16 @@ public final class Netstack implements RouterControl, AutoCloseable {
     }
 
     /**
-     * Own-address TCP {@code port} is never forwarded to loopback from now on: the service's own
-     * HTTP and management ports must not be reachable by tailnet peers through the TUN.
+     * {@code port} of the router host itself is never forwarded to from now on, by any path (own
+     * address, subnet, 4via6): the service's own HTTP and management ports must not be reachable
+     * by tailnet peers through the TUN.
      */
-    public void refuseLocalTcpPort(int port) {
-        refusedLocalTcpPorts.add(port);
+    public void denyHostPort(int port) {
+        hostPortGuard.deny(port);
     }
 
-    public Set<Integer> refusedLocalTcpPorts() {
-        return Set.copyOf(refusedLocalTcpPorts);
+    public Set<Integer> deniedHostPorts() {
+        return hostPortGuard.deniedPorts();
     }
 
     /**
@@ -741,5 +771,6 @@ public final class Netstack implements RouterControl, AutoCloseable {
         udp.close();
         stack.close();
         timers.close();
+        FORWARD_DROPPED_ATTEMPTS.retire(stats.tcp.forwardMaxInFlightDrop);
     }
 }

@@ -40,6 +40,16 @@ public final class TailnetAddresses {
         return VIA_RANGE.contains(a);
     }
 
+    /**
+     * True when the advertised route {@code p} names 4via6 sites: it must lie inside
+     * {@link #VIA_RANGE} (IPv6, prefix length at least 64). A wider route that merely contains the
+     * range ({@code ::/0}, {@code fc00::/7}, the tailnet's /48) is an ordinary IPv6 subnet and
+     * opens no site.
+     */
+    public static boolean isViaRoute(IpPrefix p) {
+        return !p.address().v4() && p.bits() >= VIA_RANGE.bits() && VIA_RANGE.contains(p.address());
+    }
+
     /** The IPv4 address a 4via6 address stands for. */
     public static IpAddress unmapVia(IpAddress via) {
         if (!isVia(via)) {

@@ -18,26 +18,59 @@ import java.util.concurrent.atomic.AtomicBoolean;
  * across and turning a reset on one side into a reset on the other.
  */
 public final class TcpFlowForwarder {
-    /** How long the upstream may take to accept, as the seed's dial deadline. */
-    public static final Duration DIAL_TIMEOUT = Duration.ofSeconds(5);
+    /**
+     * How long the upstream may take to accept by default ({@code loomstack.tcp.forward.dial-timeout}):
+     * Linux's own connect gives up after about two minutes of SYN retries; slow or lossy subnets
+     * need more than a few seconds, and a client that gives up sooner resets, which cancels the dial.
+     */
+    public static final Duration DEFAULT_DIAL_TIMEOUT = Duration.ofSeconds(30);
     static final int COPY_BUFFER = 64 << 10;
     private static final System.Logger LOG = System.getLogger(TcpFlowForwarder.class.getName());
 
-    private TcpFlowForwarder() {}
+    private final int dialTimeoutMillis;
+    private final HostPortGuard guard;
+
+    /**
+     * @param dialTimeout how long an upstream may take to accept (positive, at most
+     *                    {@link Integer#MAX_VALUE} milliseconds)
+     * @param guard       refuses upstreams that turn out to be a denied port of this host
+     */
+    public TcpFlowForwarder(Duration dialTimeout, HostPortGuard guard) {
+        this.dialTimeoutMillis = dialTimeoutMillis(dialTimeout);
+        this.guard = guard;
+    }
+
+    /** {@code timeout} as a socket connect timeout; rejects what is not positive or too long. */
+    static int dialTimeoutMillis(Duration timeout) {
+        if (timeout.compareTo(Duration.ofMillis(1)) < 0 || timeout.compareTo(Duration.ofMillis(Integer.MAX_VALUE)) > 0) {
+            throw new IllegalArgumentException("the dial timeout must be between 1 ms and "
+                    + Integer.MAX_VALUE + " ms, got " + timeout);
+        }
+        return (int) timeout.toMillis();
+    }
 
     /** Runs the flow to its end on the calling thread (one of the two copies runs here). */
-    public static void run(ForwarderRequest request, InetSocketAddress dial, boolean keepAlive, FlowObserver observer) {
+    public void run(ForwarderRequest request, InetSocketAddress dial, boolean keepAlive, FlowObserver observer) {
         Socket upstream = new Socket();
         // A client that resets while we dial has gone away: abandon the dial (closing the socket
         // ends a pending connect at once).
         request.onCancel(() -> closeQuietly(upstream));
         try {
-            upstream.connect(dial, (int) DIAL_TIMEOUT.toMillis());
+            upstream.connect(dial, dialTimeoutMillis);
         } catch (IOException e) {
             LOG.log(System.Logger.Level.DEBUG, "dial {0} for {1} failed: {2}", dial, request.id(), e.getMessage());
             closeQuietly(upstream);
             observer.dialFailed(request.isCancelled());
             request.complete(!request.isCancelled());
+            return;
+        }
+        if (guard.refusesConnected((InetSocketAddress) upstream.getLocalSocketAddress(), dial)) {
+            // The host's own service answered: leave it at once, with a reset rather than a
+            // close, and answer the client with a RST as for a refused dial.
+            LOG.log(System.Logger.Level.DEBUG, "{0} for {1} is a denied port of this host", dial, request.id());
+            abort(upstream);
+            observer.dialFailed(false);
+            request.complete(true);
             return;
         }
         TcpEndpoint ep;
@@ -67,6 +100,16 @@ public final class TcpFlowForwarder {
         }
         flow.closeBoth();
         observer.closed();
+    }
+
+    /** Closes {@code s} with a RST (SO_LINGER 0), so its peer sees no orderly end. */
+    private static void abort(Socket s) {
+        try {
+            s.setSoLinger(true, 0);
+        } catch (IOException ignored) {
+            // The socket may already be closed.
+        }
+        closeQuietly(s);
     }
 
     private static void closeQuietly(Socket s) {
@@ -125,12 +168,7 @@ public final class TcpFlowForwarder {
         void resetBoth() {
             if (reset.compareAndSet(false, true)) {
                 client.abort();
-                try {
-                    upstream.setSoLinger(true, 0);
-                } catch (IOException ignored) {
-                    // The socket may already be closed.
-                }
-                closeQuietly(upstream);
+                abort(upstream);
             }
         }
 

@@ -70,14 +70,23 @@ public final class UdpFlowForwarder {
     /**
      * Runs the flow until it ends; returns when both copies have stopped. {@code observer} learns
      * the backend socket's local address (for the ProxyMap) once it exists, and counts bytes.
+     * A backend that turns out to be a denied port of this host ({@code guard}) is closed before
+     * any datagram is sent.
      */
     public static void run(TransportEndpointId id, UdpEndpoint client, InetSocketAddress dial, boolean local,
-                           Duration idleTimeout, FlowObserver observer) {
+                           Duration idleTimeout, HostPortGuard guard, FlowObserver observer) {
         DatagramSocket backend;
         try {
             backend = openBackend(listenAddress(local, dial, id.remotePort()), dial);
         } catch (IOException e) {
             LOG.log(System.Logger.Level.WARNING, "could not create a UDP socket, not forwarding {0}: {1}", id, e.getMessage());
+            client.close();
+            observer.dialFailed(false);
+            return;
+        }
+        if (guard.refusesConnected((InetSocketAddress) backend.getLocalSocketAddress(), dial)) {
+            LOG.log(System.Logger.Level.DEBUG, "{0} for {1} is a denied port of this host", dial, id);
+            backend.close();
             client.close();
             observer.dialFailed(false);
             return;

@@ -66,4 +66,43 @@ class LoomstackPropertiesTest {
                 bind(Map.of("loomstack.limits.max-in-flight", "300", "loomstack.limits.max-in-flight-per-client", "7"))
                         .limits().resolve());
     }
+    /** Binds with Bean Validation, as the service does at boot. */
+    private static LoomstackProperties bindValidated(Map<String, String> values) {
+        var validator = new org.springframework.validation.beanvalidation.LocalValidatorFactoryBean();
+        validator.afterPropertiesSet();
+        try {
+            return new Binder(new MapConfigurationPropertySource(values)).bindOrCreate("loomstack",
+                    org.springframework.boot.context.properties.bind.Bindable.of(LoomstackProperties.class),
+                    new org.springframework.boot.context.properties.bind.validation.ValidationBindHandler(validator));
+        } finally {
+            validator.close();
+        }
+    }
+
+    @Test
+    void denyHostPortsBindAndAreValidated() {
+        assertEquals(java.util.List.of(), bindValidated(Map.of()).denyHostPorts(), "none denied beyond the service's own");
+        assertEquals(java.util.List.of(22, 9090, 65535), bindValidated(Map.of("loomstack.deny-host-ports", "22,9090,65535"))
+                .denyHostPorts());
+        for (String bad : new String[] {"0", "65536", "-1"}) {
+            var e = org.junit.jupiter.api.Assertions.assertThrows(
+                    org.springframework.boot.context.properties.bind.BindException.class,
+                    () -> bindValidated(Map.of("loomstack.deny-host-ports", "22," + bad)), bad);
+            var errors = ((org.springframework.boot.context.properties.bind.validation.BindValidationException) e.getCause())
+                    .getValidationErrors().getAllErrors();
+            assertTrue(errors.stream().anyMatch(err -> String.valueOf(err).contains("denyHostPorts[1]")), errors.toString());
+        }
+    }
+
+    @Test
+    void dialTimeoutDefaultsToThirtySecondsAndMustBePositive() {
+        assertEquals(Duration.ofSeconds(30), bindValidated(Map.of()).tcp().forward().dialTimeoutOrDefault());
+        assertEquals(Duration.ofSeconds(90), bindValidated(Map.of("loomstack.tcp.forward.dial-timeout", "90s"))
+                .tcp().forward().dialTimeoutOrDefault());
+        for (String bad : new String[] {"0s", "-5s", "30d"}) {
+            org.junit.jupiter.api.Assertions.assertThrows(
+                    org.springframework.boot.context.properties.bind.BindException.class,
+                    () -> bindValidated(Map.of("loomstack.tcp.forward.dial-timeout", bad)), bad);
+        }
+    }
 }

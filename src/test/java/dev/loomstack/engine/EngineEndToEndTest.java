@@ -78,6 +78,8 @@ class EngineEndToEndTest {
         netstack = Netstack.create(link, Netstack.Options.defaults(
                         List.of(IpPrefix.parse("100.64.0.1/32"), IpPrefix.parse("fd7a:115c:a1e0::1/128")))
                 .withLimits(new InFlightLimits(64, PER_CLIENT))
+                // Dials to the never-accepting listener below give up soon, so A's attempts drain.
+                .withDialTimeout(Duration.ofSeconds(5))
                 .withDnsUpstreams(List.of(resolver.address())));
         netstack.start();
         netstack.applyNetmap(new NetworkMap(

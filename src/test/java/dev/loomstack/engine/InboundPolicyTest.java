@@ -54,6 +54,60 @@ class InboundPolicyTest {
         assertEquals(expected, policy(localIps, subnets).shouldProcessInbound(IpAddress.parse(dst), proto, port));
     }
 
+    /** A policy advertising {@code route} beside the node's own address. */
+    static InboundPolicy advertising(String route) {
+        LocalAddresses local = new LocalAddresses();
+        local.replace(List.of(IpAddress.parse("100.64.0.1"), IpAddress.parse("fd7a:115c:a1e0::1")));
+        InboundPolicy p = new InboundPolicy(local, true, true);
+        p.setAdvertisedRoutes(List.of(IpPrefix.parse("100.64.0.1/32"), IpPrefix.parse(route)));
+        return p;
+    }
+
+    /**
+     * An IPv6 route names 4via6 sites only when it lies inside {@code fd7a:115c:a1e0:b1a::/64};
+     * a wider route that merely contains the 4via6 range (a default route, the ULA block, the
+     * tailnet's /48) is an ordinary subnet and opens no site.
+     */
+    @ParameterizedTest(name = "advertising {0}: {1} taken={2}, 4via6 site={3}")
+    @CsvSource({
+            // an IPv6 default route (exit node): plain IPv6 hosts are subnet hosts, no site is open
+            "::/0, 2001:db8:1::2, true, false",
+            "::/0, fd7a:115c:a1e0:b1a:0:2:c612:102, false, false",
+            // the unique-local block
+            "fc00::/7, fd00::5, true, false",
+            "fc00::/7, fd7a:115c:a1e0:b1a:0:2:c612:102, false, false",
+            // the tailnet's own /48
+            "fd7a:115c:a1e0::/48, fd7a:115c:a1e0:b1a:0:2:c612:102, false, false",
+            // one bit short of the 4via6 range
+            "fd7a:115c:a1e0:b1a::/63, fd7a:115c:a1e0:b1a:0:2:c612:102, false, false",
+            "fd7a:115c:a1e0:b1a::/63, fd7a:115c:a1e0:b1b::9, true, false",
+            // the whole 4via6 range: every site
+            "fd7a:115c:a1e0:b1a::/64, fd7a:115c:a1e0:b1a:0:2:c612:102, true, true",
+            // one site, and one site's /120
+            "fd7a:115c:a1e0:b1a:0:1::/96, fd7a:115c:a1e0:b1a:0:1:c612:102, true, true",
+            "fd7a:115c:a1e0:b1a:0:1::/96, fd7a:115c:a1e0:b1a:0:2:c612:102, false, false",
+            "fd7a:115c:a1e0:b1a:0:1:c612:100/120, fd7a:115c:a1e0:b1a:0:1:c612:102, true, true",
+            "fd7a:115c:a1e0:b1a:0:1:c612:100/120, fd7a:115c:a1e0:b1a:0:1:c612:202, false, false",
+            // an IPv4 route is never a site
+            "198.18.0.0/16, 198.18.1.2, true, false",
+    })
+    void ipv6RoutesAreSitesOnlyInsideTheViaRange(String route, String dst, boolean taken, boolean site) {
+        InboundPolicy p = advertising(route);
+        IpAddress a = IpAddress.parse(dst);
+        assertEquals(taken, p.shouldProcessInbound(a, TCP, 80), "TCP to " + dst);
+        assertEquals(site, p.handlesVia(a), "4via6 site of " + dst);
+        assertEquals(taken && !site && !TailnetAddresses.isVia(a), p.routesSubnet(a), "subnet route to " + dst);
+    }
+
+    @ParameterizedTest(name = "advertising {0}: ping {1} -> {2}")
+    @CsvSource({
+            "::/0, 2001:db8:1::2, 2001:db8:1::2",
+            "fc00::/7, fd00::5, fd00::5",
+    })
+    void plainIpv6HostsUnderWideRoutesArePinged(String route, String dst, String expected) {
+        assertEquals(IpAddress.parse(expected), advertising(route).pingTarget(IpAddress.parse(dst)));
+    }
+
     @ParameterizedTest(name = "ping {0} subnets={1} -> {2}")
     @CsvSource({
             // subnet host: pinged as itself

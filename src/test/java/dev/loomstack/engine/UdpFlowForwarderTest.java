@@ -59,7 +59,8 @@ class UdpFlowForwarderTest {
     private void forwardOwnAddressFlows(Duration idle, CountDownLatch ended) {
         h.udp.setForwarder(new UdpForwarder(req -> {
             InetSocketAddress dial = new InetSocketAddress(InetAddress.getLoopbackAddress(), echo.getLocalPort());
-            UdpFlowForwarder.run(req.id(), req.createEndpoint(), dial, true, idle, FlowObserver.NONE);
+            UdpFlowForwarder.run(req.id(), req.createEndpoint(), dial, true, idle,
+                    new HostPortGuard(new HostAddresses()), FlowObserver.NONE);
             ended.countDown();
         }));
     }
