@@ -741,5 +741,6 @@ public final class Netstack implements RouterControl, AutoCloseable {
         udp.close();
         stack.close();
         timers.close();
+        pingRelay.close();
     }
 }
