@@ -3,6 +3,7 @@ package dev.loomstack.config;
 import dev.loomstack.api.ApiModel.LimitsView;
 import dev.loomstack.api.ApiModel.NetmapView;
 import dev.loomstack.engine.Netstack;
+import dev.loomstack.link.LinkEndpoint;
 import dev.loomstack.link.TunLink;
 import dev.loomstack.packet.PacketBufferPool;
 import dev.loomstack.tcp.TcpSettings;
@@ -24,12 +25,19 @@ public final class NetstackLifecycle implements SmartLifecycle {
 
     private final LoomstackProperties properties;
     private final StateStore state;
+    private final LinkEndpoint.LossListener onLinkLost;
     private final Set<Integer> servicePorts = ConcurrentHashMap.newKeySet();
     private volatile Netstack netstack;
 
     public NetstackLifecycle(LoomstackProperties properties, StateStore state) {
+        this(properties, state, cause -> { });
+    }
+
+    /** {@code onLinkLost} is told when the TUN device is deleted under the running engine. */
+    public NetstackLifecycle(LoomstackProperties properties, StateStore state, LinkEndpoint.LossListener onLinkLost) {
         this.properties = properties;
         this.state = state;
+        this.onLinkLost = onLinkLost;
     }
 
     @Override
@@ -52,6 +60,7 @@ public final class NetstackLifecycle implements SmartLifecycle {
                     .withProcessing(properties.processLocalIps(), properties.processSubnets())
                     .withDnsUpstreams(properties.dns().resolve())
                     .withRefusedLocalTcpPorts(servicePorts));
+            n.onLinkLost(onLinkLost);
             n.start();
             NetmapView map = saved.netmap();
             if (map != null) {

@@ -88,6 +88,7 @@ public final class Netstack implements RouterControl, AutoCloseable {
     private volatile InFlightLimits limits;
     private final Set<Integer> refusedLocalTcpPorts = java.util.concurrent.ConcurrentHashMap.newKeySet();
     private final StatCounter refusedWhileDraining = new StatCounter();
+    private final StatCounter linkLosses = new StatCounter();
     private volatile boolean draining;
     private volatile boolean started;
     private volatile boolean closed;
@@ -173,6 +174,7 @@ public final class Netstack implements RouterControl, AutoCloseable {
         refusedLocalTcpPorts.addAll(options.refusedLocalTcpPorts());
         stack.setInboundFilter(this::shouldProcessInbound);
         stack.setEchoPolicy(this::onEchoRequest);
+        link.onLoss(cause -> linkLosses.increment());
     }
 
     private Set<Integer> handlersPorts() {
@@ -261,6 +263,14 @@ public final class Netstack implements RouterControl, AutoCloseable {
 
     public LinkEndpoint link() {
         return link;
+    }
+
+    /**
+     * Registers {@code listener} to be told, once, when the link is lost for good (the TUN device
+     * deleted under the engine); the service turns that into a failed liveness probe.
+     */
+    public void onLinkLost(LinkEndpoint.LossListener listener) {
+        link.onLoss(listener);
     }
 
     // ---- inbound decisions ---------------------------------------------------------------------
@@ -650,10 +660,14 @@ public final class Netstack implements RouterControl, AutoCloseable {
             "counter_inject_to_host", "counter_inject_to_peer", "counter_ping_relayed", "counter_ping_relay_answered",
             "counter_ping_relay_over_limit", "gauge_forwarded_flows", "counter_refused_while_draining");
 
+    /** Whether the link serves (1) or not, and how often it was lost for good (the TUN deleted). */
+    static final List<String> LINK_KEYS = List.of("gauge_link_up", "counter_link_down");
+
     /** Every key {@link #expvar()} reports, known before any engine runs (for meter registration). */
     public static Set<String> expvarKeys() {
         Set<String> keys = new LinkedHashSet<>(new Stats().expvar().keySet());
         keys.addAll(ENGINE_KEYS);
+        keys.addAll(LINK_KEYS);
         return keys;
     }
 
@@ -686,6 +700,8 @@ public final class Netstack implements RouterControl, AutoCloseable {
         m.put("counter_ping_relay_over_limit", pingRelay.overLimit.sum());
         m.put("gauge_forwarded_flows", (long) flows.size());
         m.put("counter_refused_while_draining", refusedWhileDraining.value());
+        m.put("gauge_link_up", linkUp() ? 1L : 0L);
+        m.put("counter_link_down", linkLosses.value());
         return m;
     }
 
@@ -696,7 +712,7 @@ public final class Netstack implements RouterControl, AutoCloseable {
 
     @Override
     public boolean linkUp() {
-        return started && !closed;
+        return started && !closed && !link.isLost();
     }
 
     /** Flows now open (TCP and UDP), for a graceful drain. */
