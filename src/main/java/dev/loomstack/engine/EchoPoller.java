@@ -30,7 +30,9 @@ final class EchoPoller implements AutoCloseable {
     private static final int POLLIN = 0x1;
     private static final int EINTR = 4;
     private static final int POLLFD_SIZE = 8;
-    /** The loop re-checks its state at least this often even if no descriptor wakes it. */
+    /** poll(2)'s "no timeout": with nothing waiting only the eventfd wakes the loop. */
+    private static final int NO_TIMEOUT = -1;
+    /** With pings waiting the loop wakes at least this often, whatever their deadlines. */
     private static final int MAX_POLL_MILLIS = 1000;
 
     static {
@@ -110,10 +112,11 @@ final class EchoPoller implements AutoCloseable {
         ByteBuffer pollfds = ByteBuffer.allocateDirect(POLLFD_SIZE * (1 + PingRelay.MAX_CONCURRENT))
                 .order(ByteOrder.nativeOrder());
         ByteBuffer scratch = ByteBuffer.allocateDirect(IcmpDatagramSocket.MAX_REPLY);
+        ByteBuffer sendScratch = ByteBuffer.allocateDirect(IcmpDatagramSocket.SEND_SCRATCH);
         ByteBuffer drain = ByteBuffer.allocateDirect(8);
         try {
             while (!closed) {
-                admit(waiting);
+                admit(waiting, sendScratch);
                 int n = 1 + waiting.size();
                 if (pollfds.capacity() < POLLFD_SIZE * n) {
                     pollfds = ByteBuffer.allocateDirect(POLLFD_SIZE * n * 2).order(ByteOrder.nativeOrder());
@@ -126,7 +129,7 @@ final class EchoPoller implements AutoCloseable {
                     poll(pollfds, n, pollMillis(waiting));
                 } catch (LastErrorException e) {
                     if (e.getErrorCode() != EINTR) {
-                        LOG.log(Level.WARNING, "poll failed: {0}", e.getMessage());
+                        LOG.log(Level.ERROR, "poll failed, pings are no longer relayed: {0}", e.getMessage());
                         return;
                     }
                     continue;
@@ -153,6 +156,8 @@ final class EchoPoller implements AutoCloseable {
                 }
             }
         } finally {
+            // From now on ping() answers false at once: no relay slot can stay taken.
+            closed = true;
             for (Waiting w : waiting) {
                 w.socket().close();
                 w.result().complete(false);
@@ -175,7 +180,7 @@ final class EchoPoller implements AutoCloseable {
     }
 
     /** Opens a socket and sends the request for each new ping; falls back to the command. */
-    private void admit(List<Waiting> waiting) {
+    private void admit(List<Waiting> waiting, ByteBuffer sendScratch) {
         Request r;
         while ((r = submitted.poll()) != null) {
             IcmpDatagramSocket socket;
@@ -187,7 +192,7 @@ final class EchoPoller implements AutoCloseable {
             }
             int seq = ++sequence & 0xffff;
             try {
-                socket.sendEcho(seq);
+                socket.sendEcho(seq, sendScratch);
             } catch (IOException e) {
                 socket.close();
                 LOG.log(Level.DEBUG, "{0}", e.getMessage());
@@ -215,7 +220,7 @@ final class EchoPoller implements AutoCloseable {
     /** Until the earliest deadline (rounded up, so the loop does not wake just before it). */
     private static int pollMillis(List<Waiting> waiting) {
         if (waiting.isEmpty()) {
-            return MAX_POLL_MILLIS;
+            return NO_TIMEOUT;
         }
         long now = System.nanoTime();
         long earliest = Long.MAX_VALUE;

@@ -32,6 +32,10 @@ final class IcmpDatagramSocket implements AutoCloseable {
     private static final int ECHO_REPLY_V6 = 129;
     /** Echo header (RFC 792, RFC 4443 section 4.1) plus an 8-byte timestamp as payload. */
     private static final int REQUEST_LENGTH = 16;
+    private static final int SOCKADDR_IN_LENGTH = 16;
+    private static final int SOCKADDR_IN6_LENGTH = 28;
+    /** Room for the request and the largest socket address, built before each send. */
+    static final int SEND_SCRATCH = REQUEST_LENGTH + SOCKADDR_IN6_LENGTH;
     static final int MAX_REPLY = 2048;
 
     static {
@@ -76,16 +80,21 @@ final class IcmpDatagramSocket implements AutoCloseable {
         return target;
     }
 
-    /** Sends one echo request; an error from the route (unreachable, blackhole) is thrown at once. */
-    void sendEcho(int sequence) throws IOException {
-        ByteBuffer msg = ByteBuffer.allocateDirect(REQUEST_LENGTH).order(ByteOrder.BIG_ENDIAN);
-        msg.put((byte) (target.v4() ? ECHO_REQUEST_V4 : ECHO_REQUEST_V6)).put((byte) 0).putShort((short) 0);
-        msg.putShort((short) 0).putShort((short) sequence).putLong(System.nanoTime());
-        // JNA hands native code the address at the buffer's position: rewind to the start.
-        msg.flip();
-        ByteBuffer addr = sockaddr(target);
+    /**
+     * Sends one echo request; an error from the route (unreachable, blackhole) is thrown at once.
+     *
+     * @param scratch a direct buffer of at least {@link #SEND_SCRATCH} bytes, reused across sends
+     */
+    void sendEcho(int sequence, ByteBuffer scratch) throws IOException {
+        // JNA hands native code the address at a buffer's position: both views start at theirs.
+        ByteBuffer msg = scratch.clear().slice(0, REQUEST_LENGTH).order(ByteOrder.BIG_ENDIAN);
+        msg.put(0, (byte) (target.v4() ? ECHO_REQUEST_V4 : ECHO_REQUEST_V6)).put(1, (byte) 0).putShort(2, (short) 0);
+        msg.putShort(4, (short) 0).putShort(6, (short) sequence).putLong(8, System.nanoTime());
+        int addrLength = target.v4() ? SOCKADDR_IN_LENGTH : SOCKADDR_IN6_LENGTH;
+        ByteBuffer addr = scratch.slice(REQUEST_LENGTH, addrLength).order(ByteOrder.nativeOrder());
+        sockaddr(target, addr);
         try {
-            sendto(fd, msg, REQUEST_LENGTH, 0, addr, addr.capacity());
+            sendto(fd, msg, REQUEST_LENGTH, 0, addr, addrLength);
         } catch (LastErrorException e) {
             throw new IOException("ping " + target + ": " + e.getMessage());
         }
@@ -117,18 +126,18 @@ final class IcmpDatagramSocket implements AutoCloseable {
         }
     }
 
-    private static ByteBuffer sockaddr(IpAddress a) {
-        byte[] ip = a.toBytes();
-        if (a.v4()) {
-            ByteBuffer b = ByteBuffer.allocateDirect(16).order(ByteOrder.nativeOrder());
-            b.putShort(0, (short) AF_INET);
-            b.put(4, ip);
-            return b;
+    /** {@code struct sockaddr_in} or {@code sockaddr_in6} (port 0: ping sockets ignore it). */
+    private static void sockaddr(IpAddress a, ByteBuffer b) {
+        for (int i = 0; i < b.capacity(); i++) {
+            b.put(i, (byte) 0);
         }
-        ByteBuffer b = ByteBuffer.allocateDirect(28).order(ByteOrder.nativeOrder());
-        b.putShort(0, (short) AF_INET6);
-        b.put(8, ip);
-        return b;
+        if (a.v4()) {
+            b.putShort(0, (short) AF_INET);
+            b.put(4, a.toBytes());
+        } else {
+            b.putShort(0, (short) AF_INET6);
+            b.put(8, a.toBytes());
+        }
     }
 
     @Override
