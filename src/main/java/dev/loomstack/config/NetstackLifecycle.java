@@ -29,10 +29,6 @@ public final class NetstackLifecycle implements SmartLifecycle {
     private final Set<Integer> servicePorts = ConcurrentHashMap.newKeySet();
     private volatile Netstack netstack;
 
-    public NetstackLifecycle(LoomstackProperties properties, StateStore state) {
-        this(properties, state, cause -> { });
-    }
-
     /** {@code onLinkLost} is told when the TUN device is deleted under the running engine. */
     public NetstackLifecycle(LoomstackProperties properties, StateStore state, LinkEndpoint.LossListener onLinkLost) {
         this.properties = properties;
