@@ -3,6 +3,7 @@ package dev.loomstack.config;
 import dev.loomstack.engine.RouterControl;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnProperty;
 import org.springframework.boot.web.server.context.WebServerInitializedEvent;
+import org.springframework.context.ApplicationEventPublisher;
 import org.springframework.context.ApplicationListener;
 import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Configuration;
@@ -15,8 +16,9 @@ import org.springframework.context.annotation.Configuration;
 @ConditionalOnProperty(name = "loomstack.stack.enabled", havingValue = "true", matchIfMissing = true)
 public class NetstackConfiguration {
     @Bean
-    NetstackLifecycle netstackLifecycle(LoomstackProperties properties, StateStore state) {
-        return new NetstackLifecycle(properties, state);
+    NetstackLifecycle netstackLifecycle(LoomstackProperties properties, StateStore state,
+                                        ApplicationEventPublisher events) {
+        return new NetstackLifecycle(properties, state, new LinkLossAvailability(events));
     }
 
     @Bean

@@ -3,6 +3,7 @@ package dev.loomstack.config;
 import dev.loomstack.api.ApiModel.LimitsView;
 import dev.loomstack.api.ApiModel.NetmapView;
 import dev.loomstack.engine.Netstack;
+import dev.loomstack.link.LinkEndpoint;
 import dev.loomstack.link.TunLink;
 import dev.loomstack.packet.PacketBufferPool;
 import dev.loomstack.tcp.TcpSettings;
@@ -25,12 +26,15 @@ public final class NetstackLifecycle implements SmartLifecycle {
 
     private final LoomstackProperties properties;
     private final StateStore state;
+    private final LinkEndpoint.LossListener onLinkLost;
     private final Set<Integer> servicePorts = ConcurrentHashMap.newKeySet();
     private volatile Netstack netstack;
 
-    public NetstackLifecycle(LoomstackProperties properties, StateStore state) {
+    /** {@code onLinkLost} is told when the TUN device is deleted under the running engine. */
+    public NetstackLifecycle(LoomstackProperties properties, StateStore state, LinkEndpoint.LossListener onLinkLost) {
         this.properties = properties;
         this.state = state;
+        this.onLinkLost = onLinkLost;
     }
 
     @Override
@@ -54,6 +58,7 @@ public final class NetstackLifecycle implements SmartLifecycle {
                     .withDnsUpstreams(properties.dns().resolve())
                     .withDeniedHostPorts(deniedHostPorts())
                     .withDialTimeout(properties.tcp().forward().dialTimeoutOrDefault()));
+            n.onLinkLost(onLinkLost);
             n.start();
             LOG.log(Level.INFO, "ports of this host refused from the TUN by every path: {0}", n.deniedHostPorts());
             NetmapView map = saved.netmap();

@@ -8,24 +8,35 @@ import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 
 /**
- * An unprivileged ICMP echo socket ({@code socket(AF_INET, SOCK_DGRAM, IPPROTO_ICMP)}, Linux's
- * "ping socket"): the kernel fills in the identifier and checksum and hands back only the replies
- * to this socket. The kernel allows it to processes whose group is inside
+ * An unprivileged, non-blocking ICMP echo socket ({@code socket(AF_INET, SOCK_DGRAM,
+ * IPPROTO_ICMP)}, Linux's "ping socket"): the kernel fills in the identifier and checksum and hands
+ * back only the replies to this socket. The kernel allows it to processes whose group is inside
  * {@code net.ipv4.ping_group_range}; {@link #open} fails otherwise and the caller falls back.
+ *
+ * <p>Nothing here waits: {@link EchoPoller} polls the descriptor on its own platform thread, so no
+ * native call ever holds a virtual thread's carrier.
  */
 final class IcmpDatagramSocket implements AutoCloseable {
     private static final int AF_INET = 2;
     private static final int AF_INET6 = 10;
     private static final int SOCK_DGRAM = 2;
+    private static final int SOCK_NONBLOCK = 0x800;
     private static final int SOCK_CLOEXEC = 0x80000;
     private static final int IPPROTO_ICMP = 1;
     private static final int IPPROTO_ICMPV6 = 58;
-    private static final int POLLIN = 0x1;
+    private static final int EAGAIN = 11;
+    private static final int EINTR = 4;
     private static final int ECHO_REQUEST_V4 = 8;
     private static final int ECHO_REPLY_V4 = 0;
     private static final int ECHO_REQUEST_V6 = 128;
     private static final int ECHO_REPLY_V6 = 129;
-    private static final int MAX_REPLY = 2048;
+    /** Echo header (RFC 792, RFC 4443 section 4.1) plus an 8-byte timestamp as payload. */
+    private static final int REQUEST_LENGTH = 16;
+    private static final int SOCKADDR_IN_LENGTH = 16;
+    private static final int SOCKADDR_IN6_LENGTH = 28;
+    /** Room for the request and the largest socket address, built before each send. */
+    static final int SEND_SCRATCH = REQUEST_LENGTH + SOCKADDR_IN6_LENGTH;
+    static final int MAX_REPLY = 2048;
 
     static {
         Native.register(IcmpDatagramSocket.class, "c");
@@ -38,12 +49,11 @@ final class IcmpDatagramSocket implements AutoCloseable {
 
     private static native long recv(int fd, ByteBuffer buf, long len, int flags) throws LastErrorException;
 
-    private static native int poll(ByteBuffer fds, long nfds, int timeoutMillis) throws LastErrorException;
-
     private static native int close(int fd);
 
     private final int fd;
     private final IpAddress target;
+    private boolean closed;
 
     private IcmpDatagramSocket(int fd, IpAddress target) {
         this.fd = fd;
@@ -54,65 +64,87 @@ final class IcmpDatagramSocket implements AutoCloseable {
     static IcmpDatagramSocket open(IpAddress target) throws IOException {
         try {
             int fd = target.v4()
-                    ? socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, IPPROTO_ICMP)
-                    : socket(AF_INET6, SOCK_DGRAM | SOCK_CLOEXEC, IPPROTO_ICMPV6);
+                    ? socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_ICMP)
+                    : socket(AF_INET6, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_ICMPV6);
             return new IcmpDatagramSocket(fd, target);
         } catch (LastErrorException e) {
             throw new IOException("ICMP datagram socket refused (net.ipv4.ping_group_range): " + e.getMessage());
         }
     }
 
-    /** Sends one echo request and waits up to {@code timeoutMillis} for its reply. */
-    boolean ping(int sequence, int timeoutMillis) throws IOException {
-        ByteBuffer msg = ByteBuffer.allocateDirect(16).order(ByteOrder.BIG_ENDIAN);
-        msg.put((byte) (target.v4() ? ECHO_REQUEST_V4 : ECHO_REQUEST_V6)).put((byte) 0).putShort((short) 0);
-        msg.putShort((short) 0).putShort((short) sequence).putLong(System.nanoTime());
-        // JNA hands native code the address at the buffer's position: rewind to the start.
-        msg.flip();
-        ByteBuffer addr = sockaddr(target);
+    int fd() {
+        return fd;
+    }
+
+    IpAddress target() {
+        return target;
+    }
+
+    /**
+     * Sends one echo request; an error from the route (unreachable, blackhole) is thrown at once.
+     *
+     * @param scratch a direct buffer of at least {@link #SEND_SCRATCH} bytes, reused across sends
+     */
+    void sendEcho(int sequence, ByteBuffer scratch) throws IOException {
+        // JNA hands native code the address at a buffer's position: both views start at theirs.
+        ByteBuffer msg = scratch.clear().slice(0, REQUEST_LENGTH).order(ByteOrder.BIG_ENDIAN);
+        msg.put(0, (byte) (target.v4() ? ECHO_REQUEST_V4 : ECHO_REQUEST_V6)).put(1, (byte) 0).putShort(2, (short) 0);
+        msg.putShort(4, (short) 0).putShort(6, (short) sequence).putLong(8, System.nanoTime());
+        int addrLength = target.v4() ? SOCKADDR_IN_LENGTH : SOCKADDR_IN6_LENGTH;
+        ByteBuffer addr = scratch.slice(REQUEST_LENGTH, addrLength).order(ByteOrder.nativeOrder());
+        sockaddr(target, addr);
         try {
-            sendto(fd, msg, msg.capacity(), 0, addr, addr.capacity());
-            ByteBuffer pfd = ByteBuffer.allocateDirect(8).order(ByteOrder.nativeOrder());
-            ByteBuffer reply = ByteBuffer.allocateDirect(MAX_REPLY);
-            long deadline = System.nanoTime() + timeoutMillis * 1_000_000L;
-            while (true) {
-                int left = (int) ((deadline - System.nanoTime()) / 1_000_000L);
-                if (left <= 0) {
-                    return false;
-                }
-                pfd.clear();
-                pfd.putInt(0, fd).putShort(4, (short) POLLIN).putShort(6, (short) 0);
-                if (poll(pfd, 1, left) <= 0) {
-                    continue;
-                }
-                long n = recv(fd, reply, MAX_REPLY, 0);
-                int type = reply.get(0) & 0xff;
-                if (n >= 8 && type == (target.v4() ? ECHO_REPLY_V4 : ECHO_REPLY_V6)
-                        && (reply.getShort(6) & 0xffff) == (sequence & 0xffff)) {
-                    return true;
-                }
-            }
+            sendto(fd, msg, REQUEST_LENGTH, 0, addr, addrLength);
         } catch (LastErrorException e) {
             throw new IOException("ping " + target + ": " + e.getMessage());
         }
     }
 
-    private static ByteBuffer sockaddr(IpAddress a) {
-        byte[] ip = a.toBytes();
-        if (a.v4()) {
-            ByteBuffer b = ByteBuffer.allocateDirect(16).order(ByteOrder.nativeOrder());
-            b.putShort(0, (short) AF_INET);
-            b.put(4, ip);
-            return b;
+    /**
+     * Reads every datagram the kernel has queued (never waits) and reports whether the echo reply
+     * with {@code sequence} was among them. An error the kernel queued on the socket (an ICMP
+     * destination-unreachable from the path) is thrown: no reply will come.
+     *
+     * @param scratch a direct buffer of at least {@link #MAX_REPLY} bytes
+     */
+    boolean receiveReply(int sequence, ByteBuffer scratch) throws IOException {
+        int replyType = target.v4() ? ECHO_REPLY_V4 : ECHO_REPLY_V6;
+        while (true) {
+            long n;
+            try {
+                n = recv(fd, scratch, MAX_REPLY, 0);
+            } catch (LastErrorException e) {
+                if (e.getErrorCode() == EAGAIN || e.getErrorCode() == EINTR) {
+                    return false;
+                }
+                throw new IOException("ping " + target + ": " + e.getMessage());
+            }
+            if (n >= 8 && (scratch.get(0) & 0xff) == replyType
+                    && (scratch.getShort(6) & 0xffff) == (sequence & 0xffff)) {
+                return true;
+            }
         }
-        ByteBuffer b = ByteBuffer.allocateDirect(28).order(ByteOrder.nativeOrder());
-        b.putShort(0, (short) AF_INET6);
-        b.put(8, ip);
-        return b;
+    }
+
+    /** {@code struct sockaddr_in} or {@code sockaddr_in6} (port 0: ping sockets ignore it). */
+    private static void sockaddr(IpAddress a, ByteBuffer b) {
+        for (int i = 0; i < b.capacity(); i++) {
+            b.put(i, (byte) 0);
+        }
+        if (a.v4()) {
+            b.putShort(0, (short) AF_INET);
+            b.put(4, a.toBytes());
+        } else {
+            b.putShort(0, (short) AF_INET6);
+            b.put(8, a.toBytes());
+        }
     }
 
     @Override
     public void close() {
-        close(fd);
+        if (!closed) {
+            closed = true;
+            close(fd);
+        }
     }
 }

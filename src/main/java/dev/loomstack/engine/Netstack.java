@@ -94,6 +94,7 @@ public final class Netstack implements RouterControl, AutoCloseable {
     private final HostPortGuard hostPortGuard = new HostPortGuard(new HostAddresses());
     private final TcpFlowForwarder tcpFlows;
     private final StatCounter refusedWhileDraining = new StatCounter();
+    private final StatCounter linkLosses = new StatCounter();
     private volatile boolean draining;
     private volatile boolean started;
     private volatile boolean closed;
@@ -192,6 +193,7 @@ public final class Netstack implements RouterControl, AutoCloseable {
         this.tcpFlows = new TcpFlowForwarder(options.dialTimeout(), hostPortGuard);
         stack.setInboundFilter(this::shouldProcessInbound);
         stack.setEchoPolicy(this::onEchoRequest);
+        link.onLoss(cause -> linkLosses.increment());
     }
 
     private Set<Integer> handlersPorts() {
@@ -280,6 +282,14 @@ public final class Netstack implements RouterControl, AutoCloseable {
 
     public LinkEndpoint link() {
         return link;
+    }
+
+    /**
+     * Registers {@code listener} to be told, once, when the link is lost for good (the TUN device
+     * deleted under the engine); the service turns that into a failed liveness probe.
+     */
+    public void onLinkLost(LinkEndpoint.LossListener listener) {
+        link.onLoss(listener);
     }
 
     // ---- inbound decisions ---------------------------------------------------------------------
@@ -678,10 +688,14 @@ public final class Netstack implements RouterControl, AutoCloseable {
             "counter_ping_relay_over_limit", "gauge_forwarded_flows", "counter_refused_while_draining",
             "counter_host_port_refused");
 
+    /** Whether the link serves (1) or not, and how often it was lost for good (the TUN deleted). */
+    static final List<String> LINK_KEYS = List.of("gauge_link_up", "counter_link_down");
+
     /** Every key {@link #expvar()} reports, known before any engine runs (for meter registration). */
     public static Set<String> expvarKeys() {
         Set<String> keys = new LinkedHashSet<>(new Stats().expvar().keySet());
         keys.addAll(ENGINE_KEYS);
+        keys.addAll(LINK_KEYS);
         return keys;
     }
 
@@ -715,6 +729,8 @@ public final class Netstack implements RouterControl, AutoCloseable {
         m.put("gauge_forwarded_flows", (long) flows.size());
         m.put("counter_refused_while_draining", refusedWhileDraining.value());
         m.put("counter_host_port_refused", hostPortGuard.refused());
+        m.put("gauge_link_up", linkUp() ? 1L : 0L);
+        m.put("counter_link_down", linkLosses.value());
         return m;
     }
 
@@ -725,7 +741,7 @@ public final class Netstack implements RouterControl, AutoCloseable {
 
     @Override
     public boolean linkUp() {
-        return started && !closed;
+        return started && !closed && !link.isLost();
     }
 
     /** Flows now open (TCP and UDP), for a graceful drain. */
@@ -771,6 +787,7 @@ public final class Netstack implements RouterControl, AutoCloseable {
         udp.close();
         stack.close();
         timers.close();
+        pingRelay.close();
         FORWARD_DROPPED_ATTEMPTS.retire(stats.tcp.forwardMaxInFlightDrop);
     }
 }

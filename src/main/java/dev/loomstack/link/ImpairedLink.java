@@ -70,6 +70,16 @@ public final class ImpairedLink implements LinkEndpoint {
     }
 
     @Override
+    public void onLoss(LossListener listener) {
+        inner.onLoss(listener);
+    }
+
+    @Override
+    public boolean isLost() {
+        return inner.isLost();
+    }
+
+    @Override
     public void start(NetworkDispatcher dispatcher) {
         inner.start(dispatcher);
     }

@@ -22,6 +22,10 @@ final class LibC {
     static final int EACCES = 13;
     static final int EBUSY = 16;
     static final int ENODEV = 19;
+    static final int ENXIO = 6;
+    static final int EBADF = 9;
+    /** "File descriptor in bad state": a TUN descriptor whose device was deleted. */
+    static final int EBADFD = 77;
 
     static {
         Native.register("c");

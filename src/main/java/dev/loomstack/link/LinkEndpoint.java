@@ -30,6 +30,25 @@ public interface LinkEndpoint extends AutoCloseable {
     /** Counters of this link. */
     LinkStats stats();
 
+    /** Told when a link is lost for good (its device deleted under it); see {@link #onLoss}. */
+    @FunctionalInterface
+    interface LossListener {
+        /** Called once, on a link thread; {@code cause} names the device and the kernel's answer. */
+        void linkLost(String cause);
+    }
+
+    /**
+     * Registers {@code listener} to be told when the link is lost for good; told at once if it
+     * already is. Never called for a link closed on purpose. Links that cannot be lost (in-memory
+     * ones) never call it.
+     */
+    default void onLoss(LossListener listener) {}
+
+    /** True once the link is lost for good: nothing is read or written any more. */
+    default boolean isLost() {
+        return false;
+    }
+
     /** Stops the reader and writer, and releases the device. Idempotent. */
     @Override
     void close();

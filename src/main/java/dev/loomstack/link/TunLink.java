@@ -6,8 +6,12 @@ import java.lang.System.Logger.Level;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.locks.LockSupport;
 
 /**
  * A Linux TUN device ({@code IFF_TUN | IFF_NO_PI}: raw IP packets, no link header) driven through
@@ -16,7 +20,13 @@ import java.util.concurrent.TimeUnit;
  * lent to the dispatcher. One platform thread writes from a bounded queue; a full queue blocks the
  * producer, which is the back-pressure transports feel.
  *
- * <p>The device is not persistent: closing the descriptor makes the kernel delete it.
+ * <p>The device is not persistent: closing the descriptor makes the kernel delete it. When the
+ * device is deleted under us ({@code ip link del}, or deleting the network namespace it was moved
+ * to, which deletes virtual devices rather than handing them back), the kernel detaches the
+ * descriptor: {@code poll} reports {@code POLLERR} and every read and write fails with
+ * {@code EBADFD}. That is a loss for good: it is logged once, the reader ends, writes are dropped
+ * and the {@link LossListener}s are told. Other read errors are counted, logged at most once per
+ * {@link #ERROR_LOG_INTERVAL} and followed by a pause, never a spin.
  */
 public final class TunLink implements LinkEndpoint {
     public static final String DEVICE = "/dev/net/tun";
@@ -34,6 +44,10 @@ public final class TunLink implements LinkEndpoint {
     private static final int IFREQ_SIZE = 40;
     private static final int IFREQ_UNION = 16;
     private static final int POLL_MILLIS = 200;
+    /** At most one line per interval for read errors that are neither transient nor a lost device. */
+    static final Duration ERROR_LOG_INTERVAL = Duration.ofSeconds(10);
+    /** The reader's pause after such an error, so that a persistent one cannot become a spin. */
+    static final Duration ERROR_PAUSE = Duration.ofMillis(100);
     private static final System.Logger LOG = System.getLogger(TunLink.class.getName());
 
     private final int fd;
@@ -47,6 +61,12 @@ public final class TunLink implements LinkEndpoint {
     private volatile NetworkDispatcher dispatcher;
     private volatile boolean closed;
     private boolean fdClosed;
+    private final Object lossLock = new Object();
+    /** Guarded by {@link #lossLock}; non-null once the device is lost. */
+    private volatile String lossCause;
+    private final List<LossListener> lossListeners = new ArrayList<>();
+    private long lastErrorLogNanos;
+    private long errorsNotLogged;
 
     private TunLink(int fd, String name, int mtu, PacketBufferPool pool, int writeQueue) {
         this.fd = fd;
@@ -191,20 +211,31 @@ public final class TunLink implements LinkEndpoint {
             pfd.putShort(4, (short) LibC.POLLIN);
             pfd.putShort(6, (short) 0);
             int r = LibC.poll(pfd, 1, POLL_MILLIS);
-            if (r <= 0) {
+            if (r < 0) {
+                int e = LibC.errno();
+                if (e != LibC.EINTR) {
+                    readFailed("poll", e);
+                }
                 continue;
             }
-            // Drain what the kernel has queued before polling again.
+            if (r == 0) {
+                continue;
+            }
+            // Drain what the kernel has queued before polling again. POLLERR and POLLNVAL also
+            // land here: the read then names the error.
             while (!closed) {
                 long n = LibC.read(fd, in, mtu);
                 if (n < 0) {
                     int e = LibC.errno();
-                    if (e != LibC.EAGAIN && e != LibC.EINTR) {
-                        stats.readErrors.increment();
-                        if (!closed) {
-                            LOG.log(Level.WARNING, "read from {0} failed: {1}", name, LibC.describe(e));
-                        }
+                    if (e == LibC.EAGAIN || e == LibC.EINTR) {
+                        break;
                     }
+                    stats.readErrors.increment();
+                    if (deviceGone(e)) {
+                        lose("read: " + LibC.describe(e));
+                        return;
+                    }
+                    readFailed("read", e);
                     break;
                 }
                 if (n == 0) {
@@ -226,15 +257,89 @@ public final class TunLink implements LinkEndpoint {
         }
     }
 
+    /**
+     * Errors after which the descriptor will never work again. {@code EBADFD}: the kernel detached
+     * the descriptor from a deleted device (tun_get() finds no device); {@code EBADF}: the
+     * descriptor itself is gone; {@code ENODEV}/{@code ENXIO}: no device behind it. Not
+     * {@code EIO}: a write to a device that is merely down gets it, and an operator can bring it up.
+     */
+    static boolean deviceGone(int errno) {
+        return errno == LibC.EBADFD || errno == LibC.EBADF || errno == LibC.ENODEV || errno == LibC.ENXIO;
+    }
+
+    /** An unexpected error of the reader: logged at most once per interval, then a pause. */
+    private void readFailed(String call, int errno) {
+        long now = System.nanoTime();
+        if (lastErrorLogNanos == 0 || now - lastErrorLogNanos >= ERROR_LOG_INTERVAL.toNanos()) {
+            LOG.log(Level.WARNING, "{0} on {1} failed: {2} ({3} more such errors since the last line)", call, name,
+                    LibC.describe(errno), errorsNotLogged);
+            lastErrorLogNanos = now;
+            errorsNotLogged = 0;
+        } else {
+            errorsNotLogged++;
+        }
+        LockSupport.parkNanos(ERROR_PAUSE.toNanos());
+    }
+
+    /** The device is gone: told once (log and listeners), unless we are closing it ourselves. */
+    private void lose(String cause) {
+        List<LossListener> toTell;
+        String full = "TUN device " + name + " is gone (" + cause + ")";
+        synchronized (lossLock) {
+            if (closed || lossCause != null) {
+                return;
+            }
+            lossCause = full;
+            toTell = List.copyOf(lossListeners);
+        }
+        LOG.log(Level.ERROR, "{0}: the link is down for good; packets to it are dropped", full);
+        for (LossListener l : toTell) {
+            tell(l, full);
+        }
+    }
+
+    private static void tell(LossListener l, String cause) {
+        try {
+            l.linkLost(cause);
+        } catch (RuntimeException e) {
+            LOG.log(Level.ERROR, "a link-loss listener failed", e);
+        }
+    }
+
+    @Override
+    public void onLoss(LossListener listener) {
+        String cause;
+        synchronized (lossLock) {
+            if (lossCause == null) {
+                lossListeners.add(listener);
+                return;
+            }
+            cause = lossCause;
+        }
+        tell(listener, cause);
+    }
+
+    @Override
+    public boolean isLost() {
+        return lossCause != null;
+    }
+
     @Override
     public boolean writePacket(PacketBuffer packet) {
-        if (closed) {
+        if (closed || lossCause != null) {
             stats.dropped.increment();
             packet.release();
             return false;
         }
         try {
-            writeQueue.put(packet);
+            // Back-pressure while the queue is full, but never past the end of the writer.
+            while (!writeQueue.offer(packet, POLL_MILLIS, TimeUnit.MILLISECONDS)) {
+                if (closed || lossCause != null) {
+                    stats.dropped.increment();
+                    packet.release();
+                    return false;
+                }
+            }
             return true;
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
@@ -257,7 +362,7 @@ public final class TunLink implements LinkEndpoint {
                 continue;
             }
             int len = p.length();
-            if (len > out.capacity()) {
+            if (len > out.capacity() || lossCause != null) {
                 stats.dropped.increment();
                 p.release();
                 continue;
@@ -270,6 +375,12 @@ public final class TunLink implements LinkEndpoint {
                 stats.bytesWritten.add(len);
             } else {
                 stats.writeErrors.increment();
+                if (n < 0) {
+                    int e = LibC.errno();
+                    if (deviceGone(e)) {
+                        lose("write: " + LibC.describe(e));
+                    }
+                }
             }
         }
         PacketBuffer p;

@@ -7,8 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import dev.loomstack.packet.IpAddress;
 import dev.loomstack.testing.Await;
 import java.time.Duration;
-import java.util.concurrent.CountDownLatch;
-import java.util.concurrent.TimeUnit;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.Test;
 
@@ -19,7 +18,7 @@ class PingRelayTest {
 
     @Test
     void repliesOnlyWhenTheRealHostAnswers() {
-        PingRelay relay = new PingRelay(target -> target.equals(ALIVE));
+        PingRelay relay = new PingRelay(target -> CompletableFuture.completedFuture(target.equals(ALIVE)));
         AtomicInteger replies = new AtomicInteger();
         assertTrue(relay.relay(ALIVE, replies::incrementAndGet));
         assertTrue(relay.relay(DEAD, replies::incrementAndGet));
@@ -31,14 +30,14 @@ class PingRelayTest {
 
     @Test
     void atMostTwentyRunAtOnce() throws Exception {
-        CountDownLatch hold = new CountDownLatch(1);
-        PingRelay relay = new PingRelay(target -> hold.await(10, TimeUnit.SECONDS));
+        CompletableFuture<Boolean> hold = new CompletableFuture<>();
+        PingRelay relay = new PingRelay(target -> hold);
         for (int i = 0; i < PingRelay.MAX_CONCURRENT; i++) {
             assertTrue(relay.relay(ALIVE, () -> { }));
         }
         assertFalse(relay.relay(ALIVE, () -> { }), "the twenty-first is refused");
         assertEquals(1, relay.overLimit.sum());
-        hold.countDown();
+        hold.complete(true);
         Await.until(Duration.ofSeconds(5), "pings done", () -> relay.running() == 0);
         assertTrue(relay.relay(ALIVE, () -> { }), "slots come back");
     }

@@ -14,7 +14,12 @@ import dev.loomstack.testing.Cmd;
 import dev.loomstack.testing.NetNs;
 import dev.loomstack.testing.Privileges;
 import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.logging.Handler;
+import java.util.logging.LogRecord;
+import java.util.logging.Logger;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
@@ -84,6 +89,90 @@ class TunLinkTest {
         link.close();
         assertFalse(Cmd.run("ip", "link", "show", dev).ok());
         assertFalse(link.writePacket(pool.acquire()), "a closed link refuses writes");
+    }
+
+    @Test
+    void aDeletedDeviceEndsTheReaderWithOneLogLine() {
+        String dev = NetNs.uniqueDeviceName("lstun");
+        assertDeviceLossIsHandled(dev, () -> Cmd.run("ip", "link", "del", dev).check());
+    }
+
+    @Test
+    void aDeletedNamespaceHoldingTheDeviceEndsTheReaderWithOneLogLine() {
+        String dev = NetNs.uniqueDeviceName("lstun");
+        NetNs ns = NetNs.create();
+        try {
+            assertDeviceLossIsHandled(dev, () -> {
+                ns.adopt(dev);
+                // Deleting a namespace deletes the virtual devices in it (it does not hand them back).
+                ns.close();
+            });
+        } finally {
+            ns.close();
+        }
+    }
+
+    /**
+     * Runs a reader on a fresh device, takes the device away, and checks the kernel's answer
+     * (POLLERR, then EBADFD on read) ends the reader after one log line instead of a spin, and
+     * that the loss is reported once, to listeners registered before and after it.
+     */
+    private void assertDeviceLossIsHandled(String dev, Runnable loseTheDevice) {
+        Logger julLogger = Logger.getLogger(TunLink.class.getName());
+        AtomicInteger logLines = new AtomicInteger();
+        Handler counting = new Handler() {
+            @Override
+            public void publish(LogRecord r) {
+                logLines.incrementAndGet();
+            }
+
+            @Override
+            public void flush() {}
+
+            @Override
+            public void close() {}
+        };
+        boolean parents = julLogger.getUseParentHandlers();
+        julLogger.addHandler(counting);
+        // A spinning reader would flood the console: counted here, not printed.
+        julLogger.setUseParentHandlers(false);
+        List<String> told = new CopyOnWriteArrayList<>();
+        try (TunLink link = TunLink.open(dev, 1280, pool)) {
+            link.onLoss(told::add);
+            link.start(p -> {});
+            Thread reader = readerOf(dev);
+            assertFalse(link.isLost());
+            loseTheDevice.run();
+            Await.until(Duration.ofSeconds(5), "the reader of a lost device ends", () -> !reader.isAlive());
+            assertTrue(link.isLost());
+            assertEquals(1, told.size(), "told once: " + told);
+            assertTrue(told.get(0).contains(dev) && told.get(0).contains("descriptor in bad state"), told.get(0));
+            link.onLoss(told::add);
+            assertEquals(2, told.size(), "a listener registered after the loss is told at once");
+            assertTrue(logLines.get() <= 2, logLines.get() + " log lines for one lost device");
+            assertTrue(link.stats().readErrors.sum() <= 2, link.stats().readErrors.sum() + " read errors counted");
+            assertFalse(link.writePacket(pool.acquire()), "a lost link refuses writes");
+        } finally {
+            julLogger.removeHandler(counting);
+            julLogger.setUseParentHandlers(parents);
+        }
+    }
+
+    private static Thread readerOf(String dev) {
+        return Thread.getAllStackTraces().keySet().stream()
+                .filter(t -> t.getName().equals(dev + "-read")).findFirst()
+                .orElseThrow(() -> new AssertionError("no reader thread for " + dev));
+    }
+
+    @Test
+    void onlyADetachedOrMissingDeviceCountsAsLost() {
+        for (int gone : new int[] {LibC.EBADFD, LibC.EBADF, LibC.ENODEV, LibC.ENXIO}) {
+            assertTrue(TunLink.deviceGone(gone), LibC.describe(gone));
+        }
+        // Transient (would block, interrupted) or recoverable (EIO: the device is down, not gone).
+        for (int errno : new int[] {LibC.EAGAIN, LibC.EINTR, 5, LibC.EPERM}) {
+            assertFalse(TunLink.deviceGone(errno), LibC.describe(errno));
+        }
     }
 
     @Test
