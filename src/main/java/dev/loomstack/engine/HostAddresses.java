@@ -70,7 +70,7 @@ public final class HostAddresses {
                 read = Set.copyOf(source.call());
             } catch (Exception e) {
                 // Keep what was known (or nothing, which fails closed); try again after MAX_AGE.
-                LOG.log(Level.WARNING, "cannot read the host's interface addresses: {0}", e.toString());
+                LOG.log(Level.WARNING, "cannot read the interface addresses of this host: {0}", e.toString());
                 read = s == null ? null : s.addresses();
             }
             snapshot = new Snapshot(read, now);
