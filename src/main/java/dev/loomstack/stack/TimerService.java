@@ -6,6 +6,11 @@ package dev.loomstack.stack;
  * connection. Tasks run on the timer thread and must not block.
  *
  * <p>Callers keep one {@link Runnable} per timer kind and reuse it, so scheduling allocates nothing.
+ * A timer moved far more often than it fires (RTO, tail-loss probe, delayed ACK) is a
+ * {@link RearmableTimer}, which costs a schedule only when its deadline moves earlier or
+ * its old deadline passes.
+ *
+ * <p>An id names one timer: cancelling a timer that already ran returns false and affects no other.
  */
 public interface TimerService {
     /** Sentinel for "no timer scheduled". */

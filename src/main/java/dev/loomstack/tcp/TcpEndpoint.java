@@ -11,6 +11,7 @@ import dev.loomstack.packet.PacketBuffer;
 import dev.loomstack.packet.TcpHeader;
 import dev.loomstack.packet.TcpOptions;
 import dev.loomstack.stack.NetworkOutput;
+import dev.loomstack.stack.RearmableTimer;
 import dev.loomstack.stack.Stats;
 import dev.loomstack.stack.TimerService;
 import dev.loomstack.stack.TransportEndpointId;
@@ -131,21 +132,19 @@ public final class TcpEndpoint {
     private Runnable onEstablished;
     private Runnable onClosed;
 
-    // Timers: one id and one reusable task per kind.
-    private long rtoTimer = TimerService.NO_TIMER;
-    private long delAckTimer = TimerService.NO_TIMER;
+    // Timers: one id and one reusable task per kind; those moved on most segments are re-armable
+    // handles, so moving one later costs no wheel operation.
+    private final RearmableTimer rtoTimer;
+    private final RearmableTimer delAckTimer;
+    private final RearmableTimer probeTimer;
     private long persistTimer = TimerService.NO_TIMER;
     private long keepAliveTimer = TimerService.NO_TIMER;
     private long closeTimer = TimerService.NO_TIMER;
-    private long probeTimer = TimerService.NO_TIMER;
     private boolean probeSent;
     private long persistBackoffNanos;
-    private final Runnable rtoTask = this::onRetransmitTimer;
-    private final Runnable delAckTask = this::onDelayedAckTimer;
     private final Runnable persistTask = this::onPersistTimer;
     private final Runnable keepAliveTask = this::onKeepAliveTimer;
     private final Runnable closeTask = this::onCloseTimer;
-    private final Runnable probeTask = this::onTailLossProbe;
     /** RFC 8985 section 7.2: the probe timeout is at least this, even on a fast path. */
     static final long MIN_PROBE_TIMEOUT_NANOS = TimeUnit.MILLISECONDS.toNanos(10);
 
@@ -168,6 +167,9 @@ public final class TcpEndpoint {
         this.keepAliveOn = settings.keepAlive();
         int ipHeader = localAddress.v4() ? 20 : 40;
         this.ourMss = output.mtu() - ipHeader - TcpHeader.MIN_LENGTH;
+        this.rtoTimer = new RearmableTimer(timers, lock, this::onRetransmitTimer);
+        this.delAckTimer = new RearmableTimer(timers, lock, this::onDelayedAckTimer);
+        this.probeTimer = new RearmableTimer(timers, lock, this::onTailLossProbe);
     }
 
     // ---- identity ------------------------------------------------------------------------------
@@ -331,8 +333,7 @@ public final class TcpEndpoint {
             if (tsOk && o.tsEcr != 0) {
                 rtt.sample(rttFromEcho(o.tsEcr));
             }
-            cancelTimer(rtoTimer);
-            rtoTimer = TimerService.NO_TIMER;
+            rtoTimer.cancel();
             consecutiveTimeouts = 0;
             establish();
             sendAck();
@@ -403,8 +404,7 @@ public final class TcpEndpoint {
                 if (tsOk && o.hasTimestamps && o.tsEcr != 0) {
                     rtt.sample(rttFromEcho(o.tsEcr));
                 }
-                cancelTimer(rtoTimer);
-                rtoTimer = TimerService.NO_TIMER;
+                rtoTimer.cancel();
                 consecutiveTimeouts = 0;
                 establish();
             } else {
@@ -550,9 +550,8 @@ public final class TcpEndpoint {
             cc.onAck(dataAcked, sample, flight, now);
         }
         if (sndUna == sndMax) {
-            cancelTimer(rtoTimer);
-            cancelTimer(probeTimer);
-            rtoTimer = probeTimer = TimerService.NO_TIMER;
+            rtoTimer.disarm();
+            probeTimer.disarm();
         } else {
             restartRetransmitTimer();
         }
@@ -635,8 +634,8 @@ public final class TcpEndpoint {
             // when a hole was filled (RFC 5681 section 4.2) so the sender's recovery moves on.
             if (filledHole || unackedSegments >= 2) {
                 sendAck();
-            } else if (delAckTimer == TimerService.NO_TIMER) {
-                delAckTimer = timers.scheduleAfter(settings.delayedAckNanos(), delAckTask);
+            } else if (!delAckTimer.armed()) {
+                delAckTimer.armAfter(settings.delayedAckNanos());
             }
         } else {
             storeOutOfOrder(seq - rcvNxt, seg.array, off, len);
@@ -910,8 +909,8 @@ public final class TcpEndpoint {
             }
             break;
         }
-        if (!sent && unackedSegments > 0 && delAckTimer == TimerService.NO_TIMER) {
-            delAckTimer = timers.scheduleAfter(settings.delayedAckNanos(), delAckTask);
+        if (!sent && unackedSegments > 0 && !delAckTimer.armed()) {
+            delAckTimer.armAfter(settings.delayedAckNanos());
         }
     }
 
@@ -1077,10 +1076,7 @@ public final class TcpEndpoint {
     private void ackSent() {
         lastAckSent = rcvNxt;
         unackedSegments = 0;
-        if (delAckTimer != TimerService.NO_TIMER) {
-            cancelTimer(delAckTimer);
-            delAckTimer = TimerService.NO_TIMER;
-        }
+        delAckTimer.disarm();
     }
 
     private void sendAck() {
@@ -1106,24 +1102,23 @@ public final class TcpEndpoint {
     }
 
     private void cancelAllTimers() {
-        cancelTimer(rtoTimer);
-        cancelTimer(delAckTimer);
+        rtoTimer.cancel();
+        delAckTimer.cancel();
         cancelTimer(persistTimer);
         cancelTimer(keepAliveTimer);
         cancelTimer(closeTimer);
-        cancelTimer(probeTimer);
-        rtoTimer = delAckTimer = persistTimer = keepAliveTimer = closeTimer = probeTimer = TimerService.NO_TIMER;
+        probeTimer.cancel();
+        persistTimer = keepAliveTimer = closeTimer = TimerService.NO_TIMER;
     }
 
     private void armRetransmitTimer() {
-        cancelTimer(rtoTimer);
-        rtoTimer = timers.scheduleAfter(rtt.rtoNanos(), rtoTask);
+        rtoTimer.armAfter(rtt.rtoNanos());
         armTailLossProbe();
     }
 
     private void armRetransmitTimerIfIdle() {
-        if (rtoTimer == TimerService.NO_TIMER) {
-            rtoTimer = timers.scheduleAfter(rtt.rtoNanos(), rtoTask);
+        if (!rtoTimer.armed()) {
+            rtoTimer.armAfter(rtt.rtoNanos());
             armTailLossProbe();
         }
     }
@@ -1141,14 +1136,12 @@ public final class TcpEndpoint {
         if (pto >= rtt.rtoNanos()) {
             return;
         }
-        cancelTimer(probeTimer);
-        probeTimer = timers.scheduleAfter(pto, probeTask);
+        probeTimer.armAfter(pto);
     }
 
     private void onTailLossProbe() {
         lock.lock();
         try {
-            probeTimer = TimerService.NO_TIMER;
             if (!state.synchronized_() || state == TcpState.TIME_WAIT || inRecovery || sndUna == sndMax) {
                 return;
             }
@@ -1178,7 +1171,6 @@ public final class TcpEndpoint {
     private void onRetransmitTimer() {
         lock.lock();
         try {
-            rtoTimer = TimerService.NO_TIMER;
             if (state == TcpState.CLOSED || state == TcpState.TIME_WAIT) {
                 return;
             }
@@ -1238,7 +1230,6 @@ public final class TcpEndpoint {
     private void onDelayedAckTimer() {
         lock.lock();
         try {
-            delAckTimer = TimerService.NO_TIMER;
             if (state.synchronized_() && state != TcpState.TIME_WAIT && unackedSegments > 0) {
                 sendAck();
             }

@@ -9,10 +9,15 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.logging.Handler;
+import java.util.logging.Level;
+import java.util.logging.LogRecord;
+import java.util.logging.Logger;
 import org.junit.jupiter.api.Test;
 
 class TimersTest {
@@ -74,6 +79,24 @@ class TimersTest {
 
     @Test
     void wheelAcceptsSchedulesFromManyThreadsAndSurvivesFailingTasks() throws Exception {
+        // The failing task is logged at ERROR with its trace; capture that here instead of printing it.
+        Logger log = Logger.getLogger(HashedTimerWheel.class.getName());
+        List<LogRecord> logged = new CopyOnWriteArrayList<>();
+        Handler capture = new Handler() {
+            @Override
+            public void publish(LogRecord r) {
+                logged.add(r);
+            }
+
+            @Override
+            public void flush() {}
+
+            @Override
+            public void close() {}
+        };
+        boolean parentHandlers = log.getUseParentHandlers();
+        log.setUseParentHandlers(false);
+        log.addHandler(capture);
         try (HashedTimerWheel w = new HashedTimerWheel("test-wheel").start()) {
             int threads = 8;
             int each = 500;
@@ -96,6 +119,13 @@ class TimersTest {
             assertEquals(threads * each, ids.stream().distinct().count(), "ids are unique");
             Await.until(Duration.ofSeconds(10), "all tasks ran", () -> ran.get() == threads * each);
             assertEquals(0, w.pending());
+            assertEquals(1, w.failedTasks(), "the failing task is counted");
+            assertEquals(1, logged.size(), "and logged once");
+            assertEquals(Level.SEVERE, logged.getFirst().getLevel());
+            assertTrue(logged.getFirst().getThrown() instanceof IllegalStateException, "with its exception");
+        } finally {
+            log.removeHandler(capture);
+            log.setUseParentHandlers(parentHandlers);
         }
     }
 
