@@ -589,8 +589,8 @@ public final class TcpEndpoint {
         int dataEnd = sndUna + sendBuffer.size();
         int len = Math.min(sendMss, Math.max(0, Seq.min(end, dataEnd) - seq));
         if (len > 0) {
-            sendData(seq, len, true);
-            highRxt = Seq.max(highRxt, seq + len);
+            int sent = sendData(seq, len, true);
+            highRxt = Seq.max(highRxt, seq + sent);
         } else if (finSent && seq == finSeq) {
             sendControl(finSeq, rcvNxt, FIN | ACK);
             stats.retransmits.increment();
@@ -930,8 +930,13 @@ public final class TcpEndpoint {
         return Math.max(0, outstanding - sacked - lost);
     }
 
-    /** Sends {@code len} bytes of data starting at {@code seq}. */
-    private void sendData(int seq, int len, boolean retransmission) {
+    /**
+     * Sends up to {@code len} bytes of data starting at {@code seq}; returns how many went out.
+     * SACK blocks take their room from the MSS (RFC 9293 section 3.7.1, RFC 6691: the sender
+     * reduces the data for the options it includes), or the segment would exceed the path MTU.
+     */
+    private int sendData(int seq, int len, boolean retransmission) {
+        len = Math.min(len, sendMss - sackOptionRoom());
         int end = seq + len;
         boolean last = end == sndUna + sendBuffer.size();
         int flags = ACK | (last ? PSH : 0);
@@ -957,6 +962,12 @@ public final class TcpEndpoint {
             sndNxt = end;
         }
         armRetransmitTimerIfIdle();
+        return len;
+    }
+
+    /** The most option bytes the SACK blocks of the next segment can take (sendMss already allows for timestamps). */
+    private int sackOptionRoom() {
+        return sackOk && outOfOrder != null && !outOfOrder.isEmpty() ? 4 + 8 * MAX_SACK_BLOCKS_SENT : 0;
     }
 
     private void sendSyn(boolean withAck) {
@@ -1256,8 +1267,7 @@ public final class TcpEndpoint {
                 int dataEnd = sndUna + sendBuffer.size();
                 int len = Math.min(sendMss, dataEnd - sndUna);
                 if (len > 0) {
-                    sendData(sndUna, len, true);
-                    sndNxt = sndUna + len;
+                    sndNxt = sndUna + sendData(sndUna, len, true);
                 } else if (finSent) {
                     sendControl(finSeq, rcvNxt, FIN | ACK);
                     stats.retransmits.increment();
@@ -1458,6 +1468,16 @@ public final class TcpEndpoint {
         lock.lock();
         try {
             return receiveBuffer.size();
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** Received bytes held now, readable and out of order: what the receive window must bound. */
+    int heldReceiveBytes() {
+        lock.lock();
+        try {
+            return receiveBuffer.size() + outOfOrderBytes;
         } finally {
             lock.unlock();
         }
