@@ -650,6 +650,12 @@ public final class TcpEndpoint {
             lastOutOfOrder = streamOffset;
             return;
         }
+        // Never hold more than the window: data within it that does not overlap what is held
+        // always fits (the right edge never moves left), so only redundant copies are refused.
+        int added = len - (existing == null ? 0 : existing.length);
+        if (receiveBuffer.size() + outOfOrderBytes + added > receiveBuffer.capacity()) {
+            return;
+        }
         byte[] copy = new byte[len];
         System.arraycopy(b, off, copy, 0, len);
         outOfOrder.put(streamOffset, copy);
