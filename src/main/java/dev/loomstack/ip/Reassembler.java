@@ -19,7 +19,13 @@ import java.util.concurrent.locks.ReentrantLock;
  *   <li>A datagram not completed within the timeout is dropped (RFC 791: 15 s minimum, Linux uses
  *       30 s; RFC 8200 section 4.5: 60 s for IPv6).</li>
  *   <li>The bytes held across all datagrams never exceed the cap: the oldest datagrams are
- *       evicted to make room.</li>
+ *       evicted to make room. Each piece is charged its data plus {@link #PIECE_OVERHEAD}, so a
+ *       flood of tiny fragments cannot hold several times the cap in array headers.</li>
+ *   <li>The number of datagrams held (including those remembered only to drop their late
+ *       fragments, and those whose only fragment carries no data) never exceeds
+ *       {@link #maxDatagrams()}, the cap divided by {@link #DATAGRAM_FOOTPRINT}: the oldest is
+ *       evicted for a new one, as Linux charges each fragment queue's own size to its
+ *       {@code ipfrag_high_thresh}.</li>
  * </ul>
  *
  * Fragments are a slow path: each allocates its key and a copy of its data.
@@ -30,6 +36,13 @@ public final class Reassembler {
     static final int MAX_PIECES = 1024;
     /** The largest reassembled payload (the 16-bit length fields bound it). */
     static final int MAX_DATAGRAM = 65535;
+    /** Heap a held piece costs beyond its data: the copy's array header and its slots in the piece arrays. */
+    static final int PIECE_OVERHEAD = 32;
+    /**
+     * Heap one datagram's bookkeeping costs with no data at all (its key, record, piece arrays, map
+     * entry and timer), rounded up: the cap divided by this bounds how many datagrams are held.
+     */
+    static final int DATAGRAM_FOOTPRINT = 512;
 
     private final long timeoutNanos;
     private final int memoryCap;
@@ -37,6 +50,7 @@ public final class Reassembler {
     private final PacketBufferPool pool;
     private final ReentrantLock lock = new ReentrantLock();
     private final LinkedHashMap<FragmentKey, Datagram> datagrams = new LinkedHashMap<>();
+    private final int maxDatagrams;
     private int memory;
 
     public final LongAdder reassembled = new LongAdder();
@@ -87,6 +101,7 @@ public final class Reassembler {
         this.pool = pool;
         this.timeoutNanos = timeoutNanos;
         this.memoryCap = memoryCap;
+        this.maxDatagrams = memoryCap / DATAGRAM_FOOTPRINT;
     }
 
     /** Outcome of {@link #add}: a completed datagram or why none is ready. */
@@ -122,6 +137,9 @@ public final class Reassembler {
         try {
             Datagram d = datagrams.get(key);
             if (d == null) {
+                if (datagrams.size() >= maxDatagrams) {
+                    evictOldest();
+                }
                 d = new Datagram(key);
                 datagrams.put(key, d);
                 d.timer = timers.scheduleAfter(timeoutNanos, d);
@@ -158,7 +176,7 @@ public final class Reassembler {
                 malformed.increment();
                 return new Result.Dropped(Result.Reason.MALFORMED);
             }
-            int cost = dataLength + (offset == 0 ? headerLength : 0);
+            int cost = dataLength + PIECE_OVERHEAD + (offset == 0 ? headerLength : 0);
             makeRoom(cost, d);
             if (d.count == d.starts.length) {
                 int n = d.count * 2;
@@ -244,7 +262,23 @@ public final class Reassembler {
         }
     }
 
-    /** Bytes of fragment data held now. */
+    /** Drops the datagram held longest (live or remembered as discarded) to make room for a new one. */
+    private void evictOldest() {
+        Iterator<Datagram> it = datagrams.values().iterator();
+        Datagram old = it.next();
+        it.remove();
+        timers.cancel(old.timer);
+        memory -= old.bytes;
+        old.bytes = 0;
+        evictions.increment();
+    }
+
+    /** The most datagrams held at once. */
+    public int maxDatagrams() {
+        return maxDatagrams;
+    }
+
+    /** Bytes charged for the fragments held now (data plus per-piece overhead). */
     public int memoryInUse() {
         lock.lock();
         try {

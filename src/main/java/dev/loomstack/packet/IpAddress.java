@@ -141,7 +141,7 @@ public record IpAddress(long high, long low, boolean v4) implements Comparable<I
             }
             int w = 0;
             for (int k = 0; k < part.length(); k++) {
-                int d = Character.digit(part.charAt(k), 16);
+                int d = hexDigit(part.charAt(k));
                 if (d < 0) {
                     throw bad(s);
                 }
@@ -187,6 +187,23 @@ public record IpAddress(long high, long low, boolean v4) implements Comparable<I
             lo = (lo << 16) | words[k + 4];
         }
         return ofV6(hi, lo);
+    }
+
+    /**
+     * RFC 4291 section 2.2: the pieces are ASCII hex digits. {@link Character#digit} would also take
+     * fullwidth and other scripts' digits, letting a second spelling of an address through.
+     */
+    private static int hexDigit(char c) {
+        if (c >= '0' && c <= '9') {
+            return c - '0';
+        }
+        if (c >= 'a' && c <= 'f') {
+            return c - 'a' + 10;
+        }
+        if (c >= 'A' && c <= 'F') {
+            return c - 'A' + 10;
+        }
+        return -1;
     }
 
     private static IllegalArgumentException bad(String s) {

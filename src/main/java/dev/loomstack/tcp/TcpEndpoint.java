@@ -590,8 +590,8 @@ public final class TcpEndpoint {
         int dataEnd = sndUna + sendBuffer.size();
         int len = Math.min(sendMss, Math.max(0, Seq.min(end, dataEnd) - seq));
         if (len > 0) {
-            sendData(seq, len, true);
-            highRxt = Seq.max(highRxt, seq + len);
+            int sent = sendData(seq, len, true);
+            highRxt = Seq.max(highRxt, seq + sent);
         } else if (finSent && seq == finSeq) {
             sendControl(finSeq, rcvNxt, FIN | ACK);
             stats.retransmits.increment();
@@ -923,8 +923,13 @@ public final class TcpEndpoint {
         return Math.max(0, outstanding - sacked - lost);
     }
 
-    /** Sends {@code len} bytes of data starting at {@code seq}. */
-    private void sendData(int seq, int len, boolean retransmission) {
+    /**
+     * Sends up to {@code len} bytes of data starting at {@code seq}; returns how many went out.
+     * SACK blocks take their room from the MSS (RFC 9293 section 3.7.1, RFC 6691: the sender
+     * reduces the data for the options it includes), or the segment would exceed the path MTU.
+     */
+    private int sendData(int seq, int len, boolean retransmission) {
+        len = Math.min(len, sendMss - sackOptionRoom());
         int end = seq + len;
         boolean last = end == sndUna + sendBuffer.size();
         int flags = ACK | (last ? PSH : 0);
@@ -950,6 +955,18 @@ public final class TcpEndpoint {
             sndNxt = end;
         }
         armRetransmitTimerIfIdle();
+        return len;
+    }
+
+    /** The most option bytes the SACK blocks of the next segment can take (sendMss already allows for timestamps). */
+    private int sackOptionRoom() {
+        return sackOk && outOfOrder != null && !outOfOrder.isEmpty()
+                ? SACK_OPTION_OVERHEAD + SACK_BLOCK_LENGTH * MAX_SACK_BLOCKS_SENT : 0;
+    }
+
+    /** Data plus options a segment may carry: the peer's MSS clamped to ours (sendMss less the timestamps). */
+    private int effectiveSendMss() {
+        return sendMss + (tsOk ? TcpOptions.TIMESTAMPS_ALIGNED_LENGTH : 0);
     }
 
     private void sendSyn(boolean withAck) {
@@ -1018,7 +1035,8 @@ public final class TcpEndpoint {
             n += TcpOptions.writeTimestamps(b, at, tsClock(), tsRecent);
         }
         if (withSack && sackOk && outOfOrder != null) {
-            int room = ourMss - payloadLength - n;
+            // Options and data together within the MSS the peer accepts (RFC 6691).
+            int room = payloadLength == 0 ? ourMss - n : effectiveSendMss() - payloadLength - n;
             int fit = Math.max(0, (room - SACK_OPTION_OVERHEAD) / SACK_BLOCK_LENGTH);
             n += writeSackBlocks(b, at + n, fit);
         }
@@ -1213,8 +1231,7 @@ public final class TcpEndpoint {
                 int dataEnd = sndUna + sendBuffer.size();
                 int len = Math.min(sendMss, dataEnd - sndUna);
                 if (len > 0) {
-                    sendData(sndUna, len, true);
-                    sndNxt = sndUna + len;
+                    sndNxt = sndUna + sendData(sndUna, len, true);
                 } else if (finSent) {
                     sendControl(finSeq, rcvNxt, FIN | ACK);
                     stats.retransmits.increment();
@@ -1414,6 +1431,16 @@ public final class TcpEndpoint {
         lock.lock();
         try {
             return receiveBuffer.size();
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** Received bytes held now, readable and out of order: what the receive window must bound. */
+    int heldReceiveBytes() {
+        lock.lock();
+        try {
+            return receiveBuffer.size() + (outOfOrder == null ? 0 : (int) outOfOrder.heldBytes());
         } finally {
             lock.unlock();
         }

@@ -107,6 +107,35 @@ class ReassemblerTest {
                 small.add(key(9), 40_000, false, big, 0, 100, HEADER, 0, HEADER.length));
     }
 
+    /**
+     * Found while writing the bounds the receive-path fuzz target asserts: a last fragment with no
+     * data (offset 8, more-fragments
+     * clear) costs no bytes, and a datagram killed by an overlap keeps its key until the timeout at
+     * no cost either, so a flood of distinct identifications grew the table without limit for the
+     * whole timeout. The number of datagrams held is bounded by the memory cap too.
+     */
+    @Test
+    void datagramsThatHoldNoDataAreStillBounded() {
+        Reassembler small = new Reassembler(timers, pool, TIMEOUT, 2 * 65535);
+        int bound = small.maxDatagrams();
+        assertEquals(true, bound > 0 && bound <= 2 * 65535 / 256, "bound " + bound);
+        for (int id = 0; id < 100_000; id++) {
+            small.add(key(id), 8, false, data, 0, 0, HEADER, 0, HEADER.length);
+            assertEquals(true, small.pending() <= bound, "datagrams held: " + small.pending());
+        }
+        for (int id = 100_000; id < 200_000; id++) {
+            small.add(key(id), 0, true, data, 0, 8, HEADER, 0, HEADER.length);
+            small.add(key(id), 0, true, data, 0, 16, HEADER, 0, HEADER.length);
+            assertEquals(true, small.pending() <= bound, "datagrams held: " + small.pending());
+        }
+        assertEquals(true, small.memoryInUse() <= 2 * 65535);
+        // The newest datagram is still being reassembled.
+        assertInstanceOf(Reassembler.Result.Pending.class,
+                small.add(key(7), 0, true, data, 0, 8, HEADER, 0, HEADER.length));
+        assertInstanceOf(Reassembler.Result.Complete.class,
+                small.add(key(7), 8, false, data, 8, 8, HEADER, 0, HEADER.length));
+    }
+
     @Test
     void malformedFragmentsAreRefused() {
         // Not a multiple of eight bytes, yet more fragments follow.

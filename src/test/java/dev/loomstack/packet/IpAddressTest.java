@@ -39,7 +39,9 @@ class IpAddressTest {
     @ParameterizedTest
     @ValueSource(strings = {"", "1.2.3", "1.2.3.4.5", "256.1.1.1", "01.2.3.4", "1.2.3.-4", "a.b.c.d", "1..2.3",
         ":::", "1::2::3", "12345::", "1:2:3:4:5:6:7:8:9", "1:2:3:4:5:6:7", ":1:2:3:4:5:6:7", "1:2:3:4:5:6:7:",
-        "::g", "fe80::1%eth0", "1.2.3.4:", "example.com", "1:2:3:4:5:6:7:1.2.3.4"})
+        "::g", "fe80::1%eth0", "1.2.3.4:", "example.com", "1:2:3:4:5:6:7:1.2.3.4",
+        // Found by fuzzing: Character.digit also reads fullwidth and other non-ASCII digits as hex.
+        "fd7a::\uff11", "\uff46\uff44\uff17a::1", "\u0663::1"})
     void rejectsWhatIsNotAnAddressLiteral(String text) {
         assertThrows(IllegalArgumentException.class, () -> IpAddress.parse(text));
     }

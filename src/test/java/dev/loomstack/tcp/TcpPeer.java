@@ -39,6 +39,14 @@ final class TcpPeer implements AutoCloseable {
     record Seg(int srcPort, int dstPort, int seq, int ack, int flags, int window, int payloadLength,
                int mss, int windowScale, boolean sackPermitted, boolean timestamps, int tsVal, int tsEcr,
                int sackCount, int[] sackStarts, int[] sackEnds) {
+        /** The segment whose TCP header starts at {@code t}, with its options already parsed into {@code o}. */
+        static Seg of(byte[] b, int t, int payloadLength, TcpOptions o) {
+            return new Seg(TcpHeader.sourcePort(b, t), TcpHeader.destinationPort(b, t), TcpHeader.sequence(b, t),
+                    TcpHeader.acknowledgment(b, t), TcpHeader.flags(b, t), TcpHeader.window(b, t), payloadLength,
+                    o.mss, o.windowScale, o.sackPermitted, o.hasTimestamps, o.tsVal, o.tsEcr, o.sackCount,
+                    java.util.Arrays.copyOf(o.sackStart, o.sackCount), java.util.Arrays.copyOf(o.sackEnd, o.sackCount));
+        }
+
         boolean has(int flag) {
             return (flags & flag) != 0;
         }
@@ -115,11 +123,7 @@ final class TcpPeer implements AutoCloseable {
             assertEquals(TcpHeader.PROTOCOL, b[9] & 0xff, "only TCP is expected");
             int hl = TcpHeader.headerLength(b, t);
             assertTrue(o.parse(b, t + TcpHeader.MIN_LENGTH, t + hl));
-            out.add(new Seg(TcpHeader.sourcePort(b, t), TcpHeader.destinationPort(b, t), TcpHeader.sequence(b, t),
-                    TcpHeader.acknowledgment(b, t), TcpHeader.flags(b, t), TcpHeader.window(b, t),
-                    b.length - t - hl, o.mss, o.windowScale, o.sackPermitted, o.hasTimestamps, o.tsVal, o.tsEcr,
-                    o.sackCount, java.util.Arrays.copyOf(o.sackStart, o.sackCount),
-                    java.util.Arrays.copyOf(o.sackEnd, o.sackCount)));
+            out.add(Seg.of(b, t, b.length - t - hl, o));
         }
         return out;
     }
