@@ -145,8 +145,19 @@ public final class TcpEndpoint {
     private final Runnable persistTask = this::onPersistTimer;
     private final Runnable keepAliveTask = this::onKeepAliveTimer;
     private final Runnable closeTask = this::onCloseTimer;
-    /** RFC 8985 section 7.2: the probe timeout is at least this, even on a fast path. */
+    /**
+     * The least a tail-loss probe waits, as the TLP draft's max(2 * SRTT, 10 ms) (RFC 8985 section 7.2
+     * itself has no floor): where the round trip is well under a millisecond, an ACK held up a few
+     * milliseconds by a busy host would otherwise draw a needless probe.
+     */
     static final long MIN_PROBE_TIMEOUT_NANOS = TimeUnit.MILLISECONDS.toNanos(10);
+    /**
+     * RFC 8985 section 7.2's TLP.max_ack_delay (WCDelAckT in its drafts, which recommended 200 ms):
+     * what a probe allows for the peer's delayed ACK when only one segment is in flight, since a
+     * receiver may hold that ACK until its delayed-ACK timer fires (Linux: up to 200 ms). Not our own
+     * {@link TcpSettings#delayedAckNanos()}: it budgets for the peer's.
+     */
+    static final long TLP_MAX_ACK_DELAY_NANOS = TimeUnit.MILLISECONDS.toNanos(200);
 
     TcpEndpoint(TcpProtocol protocol, TcpSettings settings, IpAddress localAddress, int localPort,
                 IpAddress remoteAddress, int remotePort) {
@@ -899,7 +910,7 @@ public final class TcpEndpoint {
                 sendControl(finSeq, rcvNxt, FIN | ACK);
                 sndNxt = finSeq + 1;
                 sndMax = sndNxt;
-                armRetransmitTimerIfIdle();
+                armRetransmitTimerIfIdle(true);
                 sent = true;
             }
             if (avail > 0 && sndWnd == 0 && sndUna == sndMax && persistTimer == TimerService.NO_TIMER) {
@@ -947,14 +958,15 @@ public final class TcpEndpoint {
             rttSeq = seq;
             rttStart = timers.clock().nanoTime();
         }
-        if (Seq.gt(end, sndMax)) {
+        boolean newData = Seq.gt(end, sndMax);
+        if (newData) {
             sndMax = end;
         }
         // New data and go-back-N retransmissions advance SND.NXT; recovery's hole repairs do not.
         if (Seq.geq(seq, sndNxt)) {
             sndNxt = end;
         }
-        armRetransmitTimerIfIdle();
+        armRetransmitTimerIfIdle(newData);
         return len;
     }
 
@@ -1134,9 +1146,16 @@ public final class TcpEndpoint {
         armTailLossProbe();
     }
 
-    private void armRetransmitTimerIfIdle() {
+    /**
+     * After a segment went out: starts the RTO if it is idle. RFC 8985 section 7.2: new data (not a
+     * retransmission) restarts the probe timer too, so that its timeout is the one for the flight as
+     * it now is, not as it was when the flight's first segment went out.
+     */
+    private void armRetransmitTimerIfIdle(boolean newData) {
         if (!rtoTimer.armed()) {
             rtoTimer.armAfter(rtt.rtoNanos());
+            armTailLossProbe();
+        } else if (newData) {
             armTailLossProbe();
         }
     }
@@ -1150,11 +1169,20 @@ public final class TcpEndpoint {
         if (inRecovery || probeSent || !rtt.hasSample() || !state.synchronized_()) {
             return;
         }
+        // RFC 8985 section 7.2: PTO = 2 * SRTT, plus TLP.max_ack_delay if FlightSize is one segment,
+        // whose ACK a receiver may delay well past two round trips on a fast path.
         long pto = Math.max(2 * rtt.srttNanos(), MIN_PROBE_TIMEOUT_NANOS);
-        if (pto >= rtt.rtoNanos()) {
+        if (sndMax - sndUna <= sendMss) {
+            pto += TLP_MAX_ACK_DELAY_NANOS;
+        }
+        // RFC 8985 section 7.2 moves a PTO past the RTO's expiry to the RTO's time; here the RTO
+        // itself fires then, and an earlier probe deadline armed for a larger flight is withdrawn.
+        long now = timers.clock().nanoTime();
+        if (!rtoTimer.armed() || now + pto - rtoTimer.deadline() >= 0) {
+            probeTimer.disarm();
             return;
         }
-        probeTimer.armAfter(pto);
+        probeTimer.armAt(now + pto);
     }
 
     private void onTailLossProbe() {

@@ -228,6 +228,140 @@ class TcpStateMachineTest {
         }
     }
 
+    /**
+     * Gives the connection an RTT sample of exactly {@code rtt}: one small segment, answered after
+     * that long on the manual clock (no timestamps, so the sender times the segment itself).
+     */
+    private static void measureRoundTrip(TcpPeer p, Conn c, Duration rtt) throws Exception {
+        c.endpoint.write(new byte[100], 0, 100, SECOND);
+        Seg s = p.takeOne();
+        assertEquals(100, s.payloadLength());
+        p.advance(rtt);
+        assertTrue(p.take().isEmpty(), "nothing resent within the first round trip");
+        c.localSeq = s.seq() + 100;
+        c.ack(65535);
+    }
+
+    @Test
+    void aLoneSegmentWhoseAckIsDelayedDrawsNoTailLossProbe() throws Exception {
+        try (TcpPeer p = new TcpPeer()) {
+            Conn c = p.acceptPlain(80, 40010);
+            // A fast path: twice the smoothed RTT (10 ms) is far less than the 40 ms a Linux receiver
+            // may hold the ACK of a lone segment for, let alone the 200 ms of other stacks.
+            measureRoundTrip(p, c, Duration.ofMillis(5));
+            for (int holdMillis : new int[] {40, 150}) {
+                c.endpoint.write(new byte[300], 0, 300, SECOND);
+                Seg lone = p.takeOne();
+                assertEquals(300, lone.payloadLength());
+                for (int ms = 0; ms < holdMillis; ms++) {
+                    p.advance(Duration.ofMillis(1));
+                    List<Seg> again = p.take();
+                    assertTrue(again.isEmpty(), "resent while the peer delays its ACK by " + holdMillis
+                            + " ms, after " + (ms + 1) + " ms: " + again);
+                }
+                c.localSeq = lone.seq() + 300;
+                c.ack(65535);
+            }
+            // RFC 8985 section 7.2: one segment in flight waits out the peer's delayed ACK.
+            assertEquals(0, p.stats.tcp.tlpRecovery.value(), "no tail-loss probe");
+            assertEquals(0, p.stats.tcp.retransmits.value(), "no retransmission");
+            p.advance(Duration.ofSeconds(2));
+            assertTrue(p.take().isEmpty(), "everything acknowledged: no timer left to fire");
+        }
+    }
+
+    @Test
+    void anAckLeavingOneSegmentInFlightWithdrawsTheProbeArmedForTwo() throws Exception {
+        try (TcpPeer p = new TcpPeer()) {
+            Conn c = p.acceptPlain(80, 40013);
+            measureRoundTrip(p, c, Duration.ofMillis(5));
+            c.endpoint.setNagle(false);
+            int mss = 1460;
+            c.endpoint.write(new byte[mss + 300], 0, mss + 300, SECOND);
+            List<Seg> flight = p.take();
+            assertEquals(2, flight.size(), "a full segment and a short one: " + flight);
+            // The first is acknowledged a round trip later; the ACK of the lone second one is delayed.
+            p.advance(Duration.ofMillis(5));
+            c.localSeq = flight.getFirst().seq() + mss;
+            c.ack(65535);
+            for (int ms = 0; ms < 40; ms++) {
+                p.advance(Duration.ofMillis(1));
+                List<Seg> again = p.take();
+                assertTrue(again.isEmpty(), "resent while the peer delays its ACK, after " + (ms + 1) + " ms: " + again);
+            }
+            c.localSeq = flight.getLast().seq() + 300;
+            c.ack(65535);
+            assertEquals(0, p.stats.tcp.tlpRecovery.value(), "no tail-loss probe");
+            assertEquals(0, p.stats.tcp.retransmits.value(), "no retransmission");
+        }
+    }
+
+    @Test
+    void aLostTailOfSeveralSegmentsIsProbedAfterTwoRoundTrips() throws Exception {
+        try (TcpPeer p = new TcpPeer()) {
+            Conn c = p.acceptPlain(80, 40011);
+            // SRTT 20 ms: the probe timeout 2 * SRTT = 40 ms is above the 10 ms floor and below the 200 ms RTO.
+            measureRoundTrip(p, c, Duration.ofMillis(20));
+            int mss = 1460;
+            c.endpoint.write(new byte[4 * mss], 0, 4 * mss, SECOND);
+            List<Seg> flight = p.take();
+            assertEquals(4, flight.size(), "four full segments: " + flight);
+            // The first arrives and is acknowledged a round trip later; the three behind it are lost.
+            p.advance(Duration.ofMillis(20));
+            c.localSeq = flight.getFirst().seq() + mss;
+            c.ack(65535);
+            assertTrue(p.take().isEmpty());
+            Seg probe = null;
+            long waited = 0;
+            for (int ms = 1; ms <= 200 && probe == null; ms++) {
+                p.advance(Duration.ofMillis(1));
+                List<Seg> out = p.take();
+                if (!out.isEmpty()) {
+                    assertEquals(1, out.size(), "one probe: " + out);
+                    probe = out.getFirst();
+                    waited = ms;
+                }
+            }
+            assertTrue(probe != null, "the lost tail was never probed");
+            // RFC 8985 section 7.3: with no new data to send, the probe is the last segment again.
+            assertEquals(flight.getLast().seq(), probe.seq());
+            assertEquals(mss, probe.payloadLength());
+            assertTrue(waited >= 40 && waited <= 42, "probed 2 * SRTT after the last ACK, well before the RTO: " + waited);
+            assertEquals(1, p.stats.tcp.tlpRecovery.value());
+            assertEquals(0, p.stats.tcp.timeouts.value(), "no RTO was needed");
+        }
+    }
+
+    @Test
+    void aWholeFlightLostIsProbedAfterTwoRoundTrips() throws Exception {
+        try (TcpPeer p = new TcpPeer()) {
+            Conn c = p.acceptPlain(80, 40012);
+            measureRoundTrip(p, c, Duration.ofMillis(20));
+            int mss = 1460;
+            c.endpoint.write(new byte[3 * mss], 0, 3 * mss, SECOND);
+            List<Seg> flight = p.take();
+            assertEquals(3, flight.size(), "three full segments: " + flight);
+            // Nothing arrives: no ACK at all, only the probe can draw one before the RTO.
+            Seg probe = null;
+            long waited = 0;
+            for (int ms = 1; ms <= 200 && probe == null; ms++) {
+                p.advance(Duration.ofMillis(1));
+                List<Seg> out = p.take();
+                if (!out.isEmpty()) {
+                    assertEquals(1, out.size(), "one probe: " + out);
+                    probe = out.getFirst();
+                    waited = ms;
+                }
+            }
+            assertTrue(probe != null, "the lost flight was never probed");
+            assertEquals(flight.getLast().seq(), probe.seq());
+            assertTrue(waited >= 40 && waited <= 42, "probed 2 * SRTT after the flight went out, well before the RTO: "
+                    + waited);
+            assertEquals(1, p.stats.tcp.tlpRecovery.value());
+            assertEquals(0, p.stats.tcp.timeouts.value());
+        }
+    }
+
     @Test
     void keepAliveProbesAnIdlePeerAndGivesUp() throws Exception {
         TcpSettings s = TcpSettings.defaults().withKeepAlive(true, Duration.ofSeconds(10), Duration.ofSeconds(2), 3);
