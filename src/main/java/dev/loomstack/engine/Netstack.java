@@ -157,9 +157,10 @@ public final class Netstack implements RouterControl, AutoCloseable {
         this.pool = PacketBufferPool.forMtu(link.mtu(), POOLED_BUFFERS);
         this.timers = new HashedTimerWheel("loomstack-timers");
         this.stack = IpStack.create(injector, pool, stats, timers, options.reassemblyMemoryCap());
-        this.policy = new InboundPolicy(localAddresses, options.processLocalIps(), options.processSubnets());
-        this.handlers = new FlowHandlers(() -> policy.setInterceptedTcpPorts(handlersPorts()));
         this.subnetAddresses = new SubnetAddresses(stack);
+        this.policy = new InboundPolicy(localAddresses, options.processLocalIps(), options.processSubnets(),
+                subnetAddresses::heldByFlows);
+        this.handlers = new FlowHandlers(() -> policy.setInterceptedTcpPorts(handlersPorts()));
         this.pingRelay = new PingRelay();
         this.dns = new MagicDnsServer(new MagicDns(options.dnsUpstreams()));
         this.udp = new UdpProtocol(stack);
@@ -409,18 +410,14 @@ public final class Netstack implements RouterControl, AutoCloseable {
             request.complete(true);
             return;
         }
-        boolean subnet = !local;
-        if (subnet) {
-            subnetAddresses.acquire(dst);
-        }
+        // Held for the flow's life: its packets keep being taken if a netmap update withdraws dst.
+        subnetAddresses.acquire(dst);
         FlowRegistry.Entry entry = flows.open(FlowInfo.Protocol.TCP, clientAddr, dial);
         try {
             TcpFlowForwarder.run(request, dial, true, observerFor(entry, clientIp));
         } finally {
             entry.close();
-            if (subnet) {
-                subnetAddresses.release(dst);
-            }
+            subnetAddresses.release(dst);
         }
     }
 
@@ -517,9 +514,8 @@ public final class Netstack implements RouterControl, AutoCloseable {
             return;
         }
         boolean local = localAddresses.contains(dst);
-        if (!local) {
-            subnetAddresses.acquire(dst);
-        }
+        // Held for the flow's life: its packets keep being taken if a netmap update withdraws dst.
+        subnetAddresses.acquire(dst);
         UdpEndpoint client = request.createEndpoint();
         FlowRegistry.Entry entry = flows.open(FlowInfo.Protocol.UDP, clientAddr, dial);
         try {
@@ -527,9 +523,7 @@ public final class Netstack implements RouterControl, AutoCloseable {
                     observerFor(entry, id.remoteAddress()));
         } finally {
             entry.close();
-            if (!local) {
-                subnetAddresses.release(dst);
-            }
+            subnetAddresses.release(dst);
         }
     }
 
