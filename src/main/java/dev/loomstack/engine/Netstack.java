@@ -71,6 +71,7 @@ public final class Netstack implements RouterControl, AutoCloseable {
     private final UdpProtocol udp;
     private final TcpProtocol tcp;
     private final TcpForwarder tcpForwarder;
+    private final UdpFlowForwarder udpFlows = new UdpFlowForwarder();
     private final LocalAddresses localAddresses = new LocalAddresses();
     private final InboundPolicy policy;
     private final InFlightLimiter limiter;
@@ -519,7 +520,7 @@ public final class Netstack implements RouterControl, AutoCloseable {
         UdpEndpoint client = request.createEndpoint();
         FlowRegistry.Entry entry = flows.open(FlowInfo.Protocol.UDP, clientAddr, dial);
         try {
-            UdpFlowForwarder.run(id, client, dial, local, UdpFlowForwarder.idleTimeoutFor(port),
+            udpFlows.run(id, client, dial, local, UdpFlowForwarder.idleTimeoutFor(port),
                     observerFor(entry, id.remoteAddress()));
         } finally {
             entry.close();
@@ -733,6 +734,7 @@ public final class Netstack implements RouterControl, AutoCloseable {
         closed = true;
         tcp.close();
         udp.close();
+        udpFlows.close();
         stack.close();
         timers.close();
     }
