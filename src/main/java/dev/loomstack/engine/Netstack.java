@@ -72,6 +72,7 @@ public final class Netstack implements RouterControl, AutoCloseable {
     private final TcpProtocol tcp;
     private final TcpForwarder tcpForwarder;
     private final UdpFlowForwarder udpFlows = new UdpFlowForwarder();
+    private final UdpForwarder udpForwarder;
     private final LocalAddresses localAddresses = new LocalAddresses();
     private final InboundPolicy policy;
     private final InFlightLimiter limiter;
@@ -166,7 +167,8 @@ public final class Netstack implements RouterControl, AutoCloseable {
         this.dns = new MagicDnsServer(new MagicDns(options.dnsUpstreams()));
         this.udp = new UdpProtocol(stack);
         stack.registerTransport(udp);
-        udp.setForwarder(new UdpForwarder(this::acceptUdp));
+        this.udpForwarder = new UdpForwarder(this::acceptUdp, limits.maxUdpFlows());
+        udp.setForwarder(udpForwarder);
         this.tcp = new TcpProtocol(stack, options.tcp());
         stack.registerTransport(tcp);
         this.limiter = new InFlightLimiter(limits.maxInFlightPerClient(), droppedPerClient);
@@ -227,6 +229,11 @@ public final class Netstack implements RouterControl, AutoCloseable {
 
     public TcpForwarder tcpForwarder() {
         return tcpForwarder;
+    }
+
+    /** The UDP flow admission (its limit, open flows and drops). */
+    public UdpForwarder udpForwarder() {
+        return udpForwarder;
     }
 
     public LocalAddresses localAddresses() {
@@ -597,7 +604,7 @@ public final class Netstack implements RouterControl, AutoCloseable {
         return limits;
     }
 
-    /** Applies new limits at once; attempts already in flight keep their slots. */
+    /** Applies new limits at once; attempts already in flight keep their slots, open UDP flows run on. */
     @Override
     public InFlightLimits updateLimits(InFlightLimits next) {
         Objects.requireNonNull(next, "limits");
@@ -605,8 +612,9 @@ public final class Netstack implements RouterControl, AutoCloseable {
             InFlightLimits before = limits;
             tcpForwarder.setMaxInFlight(next.maxInFlight());
             limiter.setMaxPerClient(next.maxInFlightPerClient());
+            udpForwarder.setMaxFlows(next.maxUdpFlows());
             limits = next;
-            LOG.log(Level.INFO, "in-flight limits changed from {0} to {1}", before, next);
+            LOG.log(Level.INFO, "forwarding limits changed from {0} to {1}", before, next);
             return next;
         }
     }
@@ -643,7 +651,9 @@ public final class Netstack implements RouterControl, AutoCloseable {
             "gauge_tcp_forward_in_flight_per_client_limit_reached", "netstack_tcp_forward_dropped_attempts",
             "netstack_tcp_forward_dropped_attempts_per_client", "counter_via_refused", "counter_udp_not_forwarded",
             "counter_inject_to_host", "counter_inject_to_peer", "counter_ping_relayed", "counter_ping_relay_answered",
-            "counter_ping_relay_over_limit", "gauge_forwarded_flows", "counter_refused_while_draining");
+            "counter_ping_relay_over_limit", "gauge_forwarded_flows", "counter_refused_while_draining",
+            "gauge_udp_forward_flows_limit", "gauge_udp_forward_flows", "counter_udp_forward_max_flows_drop",
+            "counter_udp_forward_destination_errors");
 
     /** Every key {@link #expvar()} reports, known before any engine runs (for meter registration). */
     public static Set<String> expvarKeys() {
@@ -681,6 +691,10 @@ public final class Netstack implements RouterControl, AutoCloseable {
         m.put("counter_ping_relay_over_limit", pingRelay.overLimit.sum());
         m.put("gauge_forwarded_flows", (long) flows.size());
         m.put("counter_refused_while_draining", refusedWhileDraining.value());
+        m.put("gauge_udp_forward_flows_limit", (long) limits.maxUdpFlows());
+        m.put("gauge_udp_forward_flows", (long) udpForwarder.openFlows());
+        m.put("counter_udp_forward_max_flows_drop", udpForwarder.droppedMaxFlows());
+        m.put("counter_udp_forward_destination_errors", udpFlows.destinationErrors());
         return m;
     }
 
