@@ -18,9 +18,9 @@ public record InFlightLimits(int maxInFlight, int maxInFlightPerClient, int maxU
     /** Below this the router could not serve even a small site. */
     static final int MIN_DERIVED = 256;
     /**
-     * What one open UDP flow may come to cost in heap: about 3 KiB measured idle
+     * What one open UDP flow may come to cost in heap: about 6.2 KiB measured idle
      * ({@code UdpFlowFootprintTest}: endpoint, parked virtual thread, socket channel and its key,
-     * flow list entry), doubled for the datagrams a busy flow has queued.
+     * flow-list entry), rounded up for the datagrams a busy flow briefly holds.
      */
     static final long BYTES_PER_UDP_FLOW = 8 << 10;
     /** Below this a small site's DNS and VoIP flows would not fit. */
