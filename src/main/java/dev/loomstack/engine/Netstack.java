@@ -527,8 +527,11 @@ public final class Netstack implements RouterControl, AutoCloseable {
         UdpEndpoint client = request.createEndpoint();
         FlowRegistry.Entry entry = flows.open(FlowInfo.Protocol.UDP, clientAddr, dial);
         try {
-            udpFlows.run(id, client, dial, local, UdpFlowForwarder.idleTimeoutFor(port),
-                    observerFor(entry, id.remoteAddress()));
+            if (!udpFlows.run(id, client, dial, local, UdpFlowForwarder.idleTimeoutFor(port),
+                    observerFor(entry, id.remoteAddress()))) {
+                // No backend socket (no route, the broadcast address): nothing was forwarded.
+                udpNotForwarded.increment();
+            }
         } finally {
             entry.close();
             subnetAddresses.release(dst);

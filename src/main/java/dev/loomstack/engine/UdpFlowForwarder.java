@@ -123,9 +123,9 @@ public final class UdpFlowForwarder implements AutoCloseable {
      * Runs the flow on the calling thread until it ends (idle, or its client side closed).
      * {@code observer} learns the backend socket's local address (for the ProxyMap) once it
      * exists, and counts bytes; a backend that cannot be opened ends the flow at once with
-     * {@link FlowObserver#dialFailed}.
+     * {@link FlowObserver#dialFailed}. Returns false in that case, true when the flow was forwarded.
      */
-    public void run(TransportEndpointId id, UdpEndpoint client, InetSocketAddress dial, boolean local,
+    public boolean run(TransportEndpointId id, UdpEndpoint client, InetSocketAddress dial, boolean local,
                     Duration idleTimeout, FlowObserver observer) {
         DatagramChannel backend;
         try {
@@ -137,7 +137,7 @@ public final class UdpFlowForwarder implements AutoCloseable {
             LOG.log(System.Logger.Level.DEBUG, "not forwarding {0} to {1}: {2}", id, dial, String.valueOf(e.getMessage()));
             client.close();
             observer.dialFailed(false);
-            return;
+            return false;
         }
         InetSocketAddress upstream;
         try {
@@ -157,6 +157,7 @@ public final class UdpFlowForwarder implements AutoCloseable {
             flow.close();
             observer.closed();
         }
+        return true;
     }
 
     /** The backend reader: waits on every backend socket, copies what arrives to its client. */
