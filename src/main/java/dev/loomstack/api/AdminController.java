@@ -70,15 +70,15 @@ public class AdminController {
     }
 
     @GetMapping("/limits")
-    @Operation(summary = "The in-flight TCP forwarding limits")
+    @Operation(summary = "The forwarding limits: in-flight TCP handshakes and open UDP flows")
     @ApiResponse(responseCode = "200", description = "The limits")
     public LimitsView getLimits() {
         return service.limits();
     }
 
     @PutMapping(path = "/limits", consumes = MediaType.APPLICATION_JSON_VALUE)
-    @Operation(summary = "Change the in-flight limits",
-            description = "Applied at once; connections already in flight are kept.")
+    @Operation(summary = "Change the forwarding limits",
+            description = "Applied at once; connections already in flight and UDP flows already open are kept.")
     @ApiResponse(responseCode = "200", description = "Applied")
     @ApiResponse(responseCode = "400", description = "Malformed JSON or an invalid field (named in the problem)",
             content = @Content(mediaType = "application/problem+json", schema = @Schema(implementation = ApiProblem.class)))

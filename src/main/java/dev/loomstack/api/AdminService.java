@@ -64,15 +64,15 @@ public class AdminService {
     }
 
     public LimitsView updateLimits(LimitsView view, String who) {
-        InFlightLimits next = view.toLimits();
         synchronized (changes) {
             InFlightLimits before = router.limits();
-            state.saveLimits(view);
+            InFlightLimits next = view.toLimits(before);
+            state.saveLimits(LimitsView.of(next));
             InFlightLimits applied = router.updateLimits(next);
             LOG.atInfo().addKeyValue("event", "limits.changed").addKeyValue("by", who)
                     .addKeyValue("from", before.toString()).addKeyValue("to", applied.toString())
                     .addKeyValue("at", clock.instant().toString())
-                    .log("in-flight limits changed by {} from {} to {}", who, before, applied);
+                    .log("forwarding limits changed by {} from {} to {}", who, before, applied);
             return LimitsView.of(applied);
         }
     }

@@ -86,10 +86,12 @@ public final class ApiModel {
         }
     }
 
-    @Schema(description = "In-flight TCP forwarding limits: global and per client IP")
+    @Schema(description = "Forwarding limits: in-flight TCP handshakes (global and per client IP) and open UDP flows")
     public record LimitsView(
             @Schema(example = "8192") @NotNull @Min(1) @Max(MAX_IN_FLIGHT) Integer maxInFlight,
-            @Schema(example = "5461") @NotNull @Min(1) @Max(MAX_IN_FLIGHT) Integer maxInFlightPerClient) {
+            @Schema(example = "5461") @NotNull @Min(1) @Max(MAX_IN_FLIGHT) Integer maxInFlightPerClient,
+            @Schema(example = "65536", description = "UDP flows open at once; unchanged when absent")
+            @Min(1) @Max(InFlightLimits.MAX_UDP_FLOWS) Integer maxUdpFlows) {
 
         @Schema(hidden = true)
         @AssertTrue(message = "maxInFlightPerClient must not exceed maxInFlight")
@@ -97,12 +99,14 @@ public final class ApiModel {
             return maxInFlight == null || maxInFlightPerClient == null || maxInFlightPerClient <= maxInFlight;
         }
 
-        public InFlightLimits toLimits() {
-            return new InFlightLimits(maxInFlight, maxInFlightPerClient);
+        /** The limits this view asks for; an absent {@code maxUdpFlows} keeps {@code current}'s. */
+        public InFlightLimits toLimits(InFlightLimits current) {
+            return new InFlightLimits(maxInFlight, maxInFlightPerClient,
+                    maxUdpFlows != null ? maxUdpFlows : current.maxUdpFlows());
         }
 
         public static LimitsView of(InFlightLimits l) {
-            return new LimitsView(l.maxInFlight(), l.maxInFlightPerClient());
+            return new LimitsView(l.maxInFlight(), l.maxInFlightPerClient(), l.maxUdpFlows());
         }
     }
 

@@ -135,14 +135,22 @@ public record LoomstackProperties(
     }
 
     /**
-     * In-flight TCP forwarding limits. Unset, the global limit follows the JVM's memory
-     * ({@link InFlightLimits#forThisJvm()}) and the per-client one is two thirds of it.
+     * Forwarding limits. Unset, the in-flight TCP limit follows the JVM's memory
+     * ({@link InFlightLimits#forThisJvm()}), the per-client one is two thirds of it, and the UDP
+     * flow limit follows the heap and the file-descriptor limit
+     * ({@link InFlightLimits#udpFlowsForThisJvm()}).
+     *
+     * @param maxUdpFlows UDP flows open at once; beyond it new flows are dropped and counted
      */
-    public record Limits(@Min(1) Integer maxInFlight, @Min(1) Integer maxInFlightPerClient) {
+    public record Limits(@Min(1) Integer maxInFlight, @Min(1) Integer maxInFlightPerClient,
+                         @Min(1) @Max(InFlightLimits.MAX_UDP_FLOWS) Integer maxUdpFlows) {
         public InFlightLimits resolve() {
             InFlightLimits base = maxInFlight != null ? InFlightLimits.withDefaultPerClient(maxInFlight)
                     : InFlightLimits.forThisJvm();
-            return maxInFlightPerClient == null ? base : new InFlightLimits(base.maxInFlight(), maxInFlightPerClient);
+            if (maxInFlightPerClient != null) {
+                base = new InFlightLimits(base.maxInFlight(), maxInFlightPerClient, base.maxUdpFlows());
+            }
+            return maxUdpFlows == null ? base : base.withMaxUdpFlows(maxUdpFlows);
         }
     }
 

@@ -68,7 +68,7 @@ public final class NetstackLifecycle implements SmartLifecycle {
             }
             LimitsView limits = saved.limits();
             if (limits != null) {
-                n.updateLimits(limits.toLimits());
+                n.updateLimits(limits.toLimits(n.limits()));
             }
             netstack = n;
         } catch (RuntimeException e) {

@@ -3,8 +3,10 @@ package dev.loomstack.engine;
 import dev.loomstack.packet.IpAddress;
 import dev.loomstack.packet.IpPrefix;
 import dev.loomstack.packet.TcpHeader;
+import dev.loomstack.packet.UdpHeader;
 import java.util.List;
 import java.util.Set;
+import java.util.function.Predicate;
 
 /**
  * Which inbound packets the engine takes (the seed's {@code shouldProcessInbound}) and which echo
@@ -15,14 +17,26 @@ public final class InboundPolicy {
     private final LocalAddresses local;
     private final boolean processLocalIps;
     private final boolean processSubnets;
+    private final Predicate<IpAddress> heldByOpenFlows;
     private volatile Set<Integer> interceptedTcpPorts = Set.of();
     private volatile List<IpPrefix> viaRoutes = List.of();
     private volatile List<IpPrefix> subnetRoutes = List.of();
 
     public InboundPolicy(LocalAddresses local, boolean processLocalIps, boolean processSubnets) {
+        this(local, processLocalIps, processSubnets, ip -> false);
+    }
+
+    /**
+     * @param heldByOpenFlows true for a destination that forwarded flows now open still use: their
+     *                        TCP and UDP packets are taken even after a netmap update stopped
+     *                        routing it (the update decides only new flows, which the engine refuses)
+     */
+    public InboundPolicy(LocalAddresses local, boolean processLocalIps, boolean processSubnets,
+                         Predicate<IpAddress> heldByOpenFlows) {
         this.local = local;
         this.processLocalIps = processLocalIps;
         this.processSubnets = processSubnets;
+        this.heldByOpenFlows = heldByOpenFlows;
     }
 
     /** Own-address TCP ports handled by registered handlers even when local IPs are not processed. */
@@ -72,7 +86,10 @@ public final class InboundPolicy {
     /**
      * True when a packet to {@code dst} (transport {@code protocol}, destination port
      * {@code dstPort} or -1) is for the engine. Order as the seed: intercepted own-address TCP
-     * ports, 4via6, own addresses, then subnets (only those advertised).
+     * ports, 4via6, own addresses, then subnets (only those advertised). A destination the netmap
+     * no longer routes is still taken for TCP and UDP while open flows hold it, so their packets
+     * keep arriving; a new flow to it then reaches the engine, which refuses it (a RST, a counted
+     * drop), and an echo request is dropped as before.
      */
     public boolean shouldProcessInbound(IpAddress dst, int protocol, int dstPort) {
         boolean isLocal = local.contains(dst);
@@ -80,12 +97,16 @@ public final class InboundPolicy {
             return true;
         }
         if (!dst.v4() && !isLocal && TailnetAddresses.isVia(dst)) {
-            return handlesVia(dst);
+            return handlesVia(dst) || heldForFlow(dst, protocol);
         }
         if (isLocal) {
             return processLocalIps;
         }
-        return processSubnets && routesSubnet(dst);
+        return (processSubnets && routesSubnet(dst)) || heldForFlow(dst, protocol);
+    }
+
+    private boolean heldForFlow(IpAddress dst, int protocol) {
+        return (protocol == TcpHeader.PROTOCOL || protocol == UdpHeader.PROTOCOL) && heldByOpenFlows.test(dst);
     }
 
     /** True when an advertised 4via6 route covers {@code via}. */

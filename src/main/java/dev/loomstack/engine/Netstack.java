@@ -76,6 +76,8 @@ public final class Netstack implements RouterControl, AutoCloseable {
     private final UdpProtocol udp;
     private final TcpProtocol tcp;
     private final TcpForwarder tcpForwarder;
+    private final UdpFlowForwarder udpFlows;
+    private final UdpForwarder udpForwarder;
     private final LocalAddresses localAddresses = new LocalAddresses();
     private final InboundPolicy policy;
     private final InFlightLimiter limiter;
@@ -175,14 +177,16 @@ public final class Netstack implements RouterControl, AutoCloseable {
         this.pool = PacketBufferPool.forMtu(link.mtu(), POOLED_BUFFERS);
         this.timers = new HashedTimerWheel("loomstack-timers");
         this.stack = IpStack.create(injector, pool, stats, timers, options.reassemblyMemoryCap());
-        this.policy = new InboundPolicy(localAddresses, options.processLocalIps(), options.processSubnets());
-        this.handlers = new FlowHandlers(() -> policy.setInterceptedTcpPorts(handlersPorts()));
         this.subnetAddresses = new SubnetAddresses(stack);
+        this.policy = new InboundPolicy(localAddresses, options.processLocalIps(), options.processSubnets(),
+                subnetAddresses::heldByFlows);
+        this.handlers = new FlowHandlers(() -> policy.setInterceptedTcpPorts(handlersPorts()));
         this.pingRelay = new PingRelay();
         this.dns = new MagicDnsServer(new MagicDns(options.dnsUpstreams()));
         this.udp = new UdpProtocol(stack);
         stack.registerTransport(udp);
-        udp.setForwarder(new UdpForwarder(this::acceptUdp));
+        this.udpForwarder = new UdpForwarder(this::acceptUdp, limits.maxUdpFlows());
+        udp.setForwarder(udpForwarder);
         this.tcp = new TcpProtocol(stack, options.tcp());
         stack.registerTransport(tcp);
         this.limiter = new InFlightLimiter(limits.maxInFlightPerClient(), droppedPerClient);
@@ -191,6 +195,7 @@ public final class Netstack implements RouterControl, AutoCloseable {
         FORWARD_DROPPED_ATTEMPTS.add(stats.tcp.forwardMaxInFlightDrop);
         options.deniedHostPorts().forEach(hostPortGuard::deny);
         this.tcpFlows = new TcpFlowForwarder(options.dialTimeout(), hostPortGuard);
+        this.udpFlows = new UdpFlowForwarder(hostPortGuard);
         stack.setInboundFilter(this::shouldProcessInbound);
         stack.setEchoPolicy(this::onEchoRequest);
         link.onLoss(cause -> linkLosses.increment());
@@ -246,6 +251,11 @@ public final class Netstack implements RouterControl, AutoCloseable {
 
     public TcpForwarder tcpForwarder() {
         return tcpForwarder;
+    }
+
+    /** The UDP flow admission (its limit, open flows and drops). */
+    public UdpForwarder udpForwarder() {
+        return udpForwarder;
     }
 
     public LocalAddresses localAddresses() {
@@ -446,18 +456,14 @@ public final class Netstack implements RouterControl, AutoCloseable {
             request.complete(true);
             return;
         }
-        boolean subnet = !local;
-        if (subnet) {
-            subnetAddresses.acquire(dst);
-        }
+        // Held for the flow's life: its packets keep being taken if a netmap update withdraws dst.
+        subnetAddresses.acquire(dst);
         FlowRegistry.Entry entry = flows.open(FlowInfo.Protocol.TCP, clientAddr, dial);
         try {
             tcpFlows.run(request, dial, true, observerFor(entry, clientIp));
         } finally {
             entry.close();
-            if (subnet) {
-                subnetAddresses.release(dst);
-            }
+            subnetAddresses.release(dst);
         }
     }
 
@@ -554,19 +560,19 @@ public final class Netstack implements RouterControl, AutoCloseable {
             return;
         }
         boolean local = localAddresses.contains(dst);
-        if (!local) {
-            subnetAddresses.acquire(dst);
-        }
+        // Held for the flow's life: its packets keep being taken if a netmap update withdraws dst.
+        subnetAddresses.acquire(dst);
         UdpEndpoint client = request.createEndpoint();
         FlowRegistry.Entry entry = flows.open(FlowInfo.Protocol.UDP, clientAddr, dial);
         try {
-            UdpFlowForwarder.run(id, client, dial, local, UdpFlowForwarder.idleTimeoutFor(port), hostPortGuard,
-                    observerFor(entry, id.remoteAddress()));
+            if (!udpFlows.run(id, client, dial, local, UdpFlowForwarder.idleTimeoutFor(port),
+                    observerFor(entry, id.remoteAddress()))) {
+                // No backend socket (no route, the broadcast address): nothing was forwarded.
+                udpNotForwarded.increment();
+            }
         } finally {
             entry.close();
-            if (!local) {
-                subnetAddresses.release(dst);
-            }
+            subnetAddresses.release(dst);
         }
     }
 
@@ -639,7 +645,7 @@ public final class Netstack implements RouterControl, AutoCloseable {
         return limits;
     }
 
-    /** Applies new limits at once; attempts already in flight keep their slots. */
+    /** Applies new limits at once; attempts already in flight keep their slots, open UDP flows run on. */
     @Override
     public InFlightLimits updateLimits(InFlightLimits next) {
         Objects.requireNonNull(next, "limits");
@@ -647,8 +653,9 @@ public final class Netstack implements RouterControl, AutoCloseable {
             InFlightLimits before = limits;
             tcpForwarder.setMaxInFlight(next.maxInFlight());
             limiter.setMaxPerClient(next.maxInFlightPerClient());
+            udpForwarder.setMaxFlows(next.maxUdpFlows());
             limits = next;
-            LOG.log(Level.INFO, "in-flight limits changed from {0} to {1}", before, next);
+            LOG.log(Level.INFO, "forwarding limits changed from {0} to {1}", before, next);
             return next;
         }
     }
@@ -686,7 +693,8 @@ public final class Netstack implements RouterControl, AutoCloseable {
             "netstack_tcp_forward_dropped_attempts_per_client", "counter_via_refused", "counter_udp_not_forwarded",
             "counter_inject_to_host", "counter_inject_to_peer", "counter_ping_relayed", "counter_ping_relay_answered",
             "counter_ping_relay_over_limit", "gauge_forwarded_flows", "counter_refused_while_draining",
-            "counter_host_port_refused");
+            "counter_host_port_refused", "gauge_udp_forward_flows_limit", "gauge_udp_forward_flows",
+            "counter_udp_forward_max_flows_drop", "counter_udp_forward_destination_errors");
 
     /** Whether the link serves (1) or not, and how often it was lost for good (the TUN deleted). */
     static final List<String> LINK_KEYS = List.of("gauge_link_up", "counter_link_down");
@@ -731,6 +739,10 @@ public final class Netstack implements RouterControl, AutoCloseable {
         m.put("counter_host_port_refused", hostPortGuard.refused());
         m.put("gauge_link_up", linkUp() ? 1L : 0L);
         m.put("counter_link_down", linkLosses.value());
+        m.put("gauge_udp_forward_flows_limit", (long) limits.maxUdpFlows());
+        m.put("gauge_udp_forward_flows", (long) udpForwarder.openFlows());
+        m.put("counter_udp_forward_max_flows_drop", udpForwarder.droppedMaxFlows());
+        m.put("counter_udp_forward_destination_errors", udpFlows.destinationErrors());
         return m;
     }
 
@@ -785,6 +797,7 @@ public final class Netstack implements RouterControl, AutoCloseable {
         closed = true;
         tcp.close();
         udp.close();
+        udpFlows.close();
         stack.close();
         timers.close();
         pingRelay.close();

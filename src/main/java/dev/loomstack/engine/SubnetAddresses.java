@@ -5,16 +5,18 @@ import dev.loomstack.packet.IpPrefix;
 import dev.loomstack.stack.Stack;
 import java.lang.System.Logger.Level;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * Who holds each address on the NIC: the netmap (its self addresses and routes) and the open
- * subnet flows (the seed's {@code connsOpenBySubnetIP}). An address is registered while either
- * holds it and removed when the last holder lets go. This is the fix for the seed's
+ * forwarded flows (the seed's {@code connsOpenBySubnetIP}). An address is registered while either
+ * holds it and removed when the last holder lets go. An address held by open flows also stays
+ * routable for them ({@link #heldByFlows}, consulted by the {@link InboundPolicy}) when the netmap
+ * no longer routes it: as in Tailscale's netstack, a netmap update decides only new flows. This is the fix for the seed's
  * {@code UpdateNetstackIPs} TODO: there a netmap update skipped removing any address with open
  * flows (so an address both advertised and in use could later be removed by the flow count while
  * still advertised, or stay forever once un-advertised); here each holder is counted separately.
@@ -26,7 +28,8 @@ public final class SubnetAddresses {
 
     private final Stack stack;
     private final Set<IpPrefix> netmapPrefixes = new HashSet<>();
-    private final Map<IpAddress, Integer> flowsByAddress = new HashMap<>();
+    /** Written under this object's lock; read lock-free on every inbound packet. */
+    private final Map<IpAddress, Integer> flowsByAddress = new ConcurrentHashMap<>();
 
     public SubnetAddresses(Stack stack) {
         this.stack = stack;
@@ -54,6 +57,11 @@ public final class SubnetAddresses {
         if (!netmapPrefixes.contains(IpPrefix.host(ip))) {
             stack.removeAddress(IpPrefix.host(ip));
         }
+    }
+
+    /** True while an open flow holds {@code ip}; lock-free and allocation-free, for the packet path. */
+    public boolean heldByFlows(IpAddress ip) {
+        return flowsByAddress.containsKey(ip);
     }
 
     public synchronized int openFlows(IpAddress ip) {

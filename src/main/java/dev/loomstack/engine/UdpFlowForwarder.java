@@ -1,42 +1,87 @@
 package dev.loomstack.engine;
 
 import dev.loomstack.packet.IpAddress;
+import dev.loomstack.packet.PacketBuffer;
 import dev.loomstack.stack.TransportEndpointId;
 import dev.loomstack.udp.UdpEndpoint;
 import java.io.IOException;
-import java.net.DatagramPacket;
-import java.net.DatagramSocket;
+import java.io.UncheckedIOException;
+import java.net.Inet4Address;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
-import java.net.SocketException;
+import java.net.PortUnreachableException;
 import java.net.SocketTimeoutException;
+import java.net.StandardProtocolFamily;
+import java.nio.ByteBuffer;
+import java.nio.channels.CancelledKeyException;
+import java.nio.channels.ClosedChannelException;
+import java.nio.channels.DatagramChannel;
+import java.nio.channels.SelectionKey;
+import java.nio.channels.Selector;
 import java.time.Duration;
-import java.util.concurrent.TimeUnit;
+import java.util.Iterator;
+import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.atomic.AtomicBoolean;
-import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.LongAdder;
 
 /**
- * Proxies one UDP flow between a userspace endpoint (the tailnet client) and a host datagram socket
- * (the backend), as the seed's {@code forwardUDP} and {@code startPacketCopy}: two virtual threads
- * copy datagrams, every datagram in either direction extends the idle timeout, and when either side
- * fails or the flow idles out both sides are closed.
+ * Proxies UDP flows between userspace endpoints (the tailnet clients) and host datagram sockets
+ * (the backends), as Tailscale's netstack's {@code forwardUDP} and {@code startPacketCopy}: every
+ * datagram in either direction extends the flow's idle timeout, and when the flow idles out or its
+ * client side closes, both sides are closed.
+ *
+ * <p>Memory per flow is what bounds how many can be open, so a flow holds no buffer of its own:
+ * the client-to-backend copy runs on the flow's virtual thread and writes each queued datagram
+ * straight from the stack's pooled buffer; the backend-to-client copy for every flow runs on one
+ * platform thread that waits on all backend sockets with a {@link Selector} and reads into one
+ * shared 64 KiB buffer. Backend sockets are non-blocking, so neither side ever blocks in a native
+ * call on a virtual thread.
+ *
+ * <p>A backend socket whose {@code connect} fails is closed at once. An ICMP error the destination
+ * sends back (port unreachable, surfacing as {@link PortUnreachableException}) is counted and the
+ * flow goes on: the destination may start listening, and replies keep reaching the client for the
+ * flow's whole idle window.
  */
-public final class UdpFlowForwarder {
-    /** The seed's idle timeout for a forwarded UDP flow. */
+public final class UdpFlowForwarder implements AutoCloseable {
+    /** Tailscale's netstack's idle timeout for a forwarded UDP flow. */
     public static final Duration IDLE_TIMEOUT = Duration.ofMinutes(2);
-    /** DNS flows are short-lived: the seed times them out sooner. */
+    /** DNS flows are short-lived: Tailscale's netstack times them out sooner. */
     public static final Duration DNS_IDLE_TIMEOUT = Duration.ofSeconds(30);
     /** RFC 768 allows up to 65,507 bytes of payload over IPv4; forward any of them. */
     static final int MAX_DATAGRAM = 65_535;
+    /** Datagrams read from one backend per wake-up, so a busy flow cannot starve the others. */
+    static final int READS_PER_WAKEUP = 16;
 
     private static final System.Logger LOG = System.getLogger(UdpFlowForwarder.class.getName());
     private static final InetAddress LOOPBACK_V4 = InetAddress.getLoopbackAddress();
 
-    private UdpFlowForwarder() {}
+    private final Selector selector;
+    private final Thread backendReader;
+    private final ConcurrentLinkedQueue<Flow> toRegister = new ConcurrentLinkedQueue<>();
+    /** The one receive buffer for every backend; touched only by {@link #backendReader}. */
+    private final ByteBuffer received = ByteBuffer.allocate(MAX_DATAGRAM);
+    private final LongAdder destinationErrors = new LongAdder();
+    private final HostPortGuard guard;
+    private volatile boolean closed;
+
+    public UdpFlowForwarder(HostPortGuard guard) {
+        this.guard = guard;
+        try {
+            selector = Selector.open();
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot open a selector for UDP backends", e);
+        }
+        backendReader = Thread.ofPlatform().daemon().name("loomstack-udp-backends").start(this::readBackends);
+    }
 
     /** The idle timeout for a flow to {@code port}. */
     public static Duration idleTimeoutFor(int port) {
         return port == 53 ? DNS_IDLE_TIMEOUT : IDLE_TIMEOUT;
+    }
+
+    /** ICMP errors from destinations (port unreachable) that flows outlived. */
+    public long destinationErrors() {
+        return destinationErrors.sum();
     }
 
     /**
@@ -47,153 +92,243 @@ public final class UdpFlowForwarder {
         if (local) {
             return new InetSocketAddress(LOOPBACK_V4, clientPort);
         }
-        return new InetSocketAddress(dial.getAddress() instanceof java.net.Inet4Address
+        return new InetSocketAddress(dial.getAddress() instanceof Inet4Address
                 ? IpAddress.V4_ANY.toInetAddress() : IpAddress.V6_ANY.toInetAddress(), clientPort);
     }
 
     /**
      * Opens the backend socket bound to {@code listen}, or to a random port when that one is taken
-     * (the seed's retry), connected to {@code dial}.
+     * (Tailscale's netstack's retry), connected to {@code dial}, non-blocking. On any failure the
+     * socket is closed before the exception leaves: a refused {@code connect} (no route, or the
+     * broadcast address, which needs {@code SO_BROADCAST}, never set here) leaks nothing.
      */
-    static DatagramSocket openBackend(InetSocketAddress listen, InetSocketAddress dial) throws SocketException {
-        DatagramSocket s;
+    static DatagramChannel openBackend(InetSocketAddress listen, InetSocketAddress dial) throws IOException {
+        DatagramChannel ch = DatagramChannel.open(dial.getAddress() instanceof Inet4Address
+                ? StandardProtocolFamily.INET : StandardProtocolFamily.INET6);
         try {
-            s = new DatagramSocket(listen);
-        } catch (SocketException busy) {
-            LOG.log(System.Logger.Level.DEBUG, "could not bind {0}: {1}; trying a random port", listen, busy.getMessage());
-            s = new DatagramSocket(new InetSocketAddress(listen.getAddress(), 0));
+            try {
+                ch.bind(listen);
+            } catch (IOException busy) {
+                LOG.log(System.Logger.Level.DEBUG, "could not bind {0}: {1}; trying a random port", listen, busy.getMessage());
+                ch.bind(new InetSocketAddress(listen.getAddress(), 0));
+            }
+            ch.connect(dial);
+            ch.configureBlocking(false);
+            return ch;
+        } catch (IOException | RuntimeException e) {
+            ch.close();
+            throw e;
         }
-        s.connect(dial);
-        return s;
     }
 
     /**
-     * Runs the flow until it ends; returns when both copies have stopped. {@code observer} learns
-     * the backend socket's local address (for the ProxyMap) once it exists, and counts bytes.
-     * A backend that turns out to be a denied port of this host ({@code guard}) is closed before
-     * any datagram is sent.
+     * Runs the flow on the calling thread until it ends (idle, or its client side closed).
+     * {@code observer} learns the backend socket's local address (for the ProxyMap) once it
+     * exists, and counts bytes; a backend that cannot be opened ends the flow at once with
+     * {@link FlowObserver#dialFailed}, and so does one that turns out to be a denied port of this
+     * host (closed before any datagram is sent). Returns false in those cases, true when the flow
+     * was forwarded.
      */
-    public static void run(TransportEndpointId id, UdpEndpoint client, InetSocketAddress dial, boolean local,
-                           Duration idleTimeout, HostPortGuard guard, FlowObserver observer) {
-        DatagramSocket backend;
+    public boolean run(TransportEndpointId id, UdpEndpoint client, InetSocketAddress dial, boolean local,
+                    Duration idleTimeout, FlowObserver observer) {
+        DatagramChannel backend = null;
+        InetSocketAddress upstream;
         try {
+            if (closed) {
+                throw new ClosedChannelException();
+            }
             backend = openBackend(listenAddress(local, dial, id.remotePort()), dial);
+            upstream = (InetSocketAddress) backend.getLocalAddress();
         } catch (IOException e) {
-            LOG.log(System.Logger.Level.WARNING, "could not create a UDP socket, not forwarding {0}: {1}", id, e.getMessage());
+            LOG.log(System.Logger.Level.DEBUG, "not forwarding {0} to {1}: {2}", id, dial, String.valueOf(e.getMessage()));
+            closeQuietly(backend);
             client.close();
             observer.dialFailed(false);
-            return;
+            return false;
         }
-        if (guard.refusesConnected((InetSocketAddress) backend.getLocalSocketAddress(), dial)) {
+        if (guard.refusesConnected(upstream, dial)) {
             LOG.log(System.Logger.Level.DEBUG, "{0} for {1} is a denied port of this host", dial, id);
-            backend.close();
+            closeQuietly(backend);
             client.close();
             observer.dialFailed(false);
-            return;
+            return false;
         }
-        observer.upstreamOpen((InetSocketAddress) backend.getLocalSocketAddress());
+        observer.upstreamOpen(upstream);
         Flow flow = new Flow(id, client, backend, idleTimeout.toNanos(), observer);
-        Thread toBackend = Thread.ofVirtual().name("udp-copy " + id + " ->").start(flow::clientToBackend);
-        flow.backendToClient();
+        toRegister.add(flow);
+        selector.wakeup();
         try {
-            toBackend.join();
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
+            flow.clientToBackend();
+        } finally {
             flow.close();
+            observer.closed();
         }
-        observer.closed();
+        return true;
     }
 
-    private static final class Flow {
+    private static void closeQuietly(DatagramChannel ch) {
+        if (ch == null) {
+            return;
+        }
+        try {
+            ch.close();
+        } catch (IOException e) {
+            LOG.log(System.Logger.Level.DEBUG, "closing a UDP backend: {0}", e.getMessage());
+        }
+    }
+
+    /** The backend reader: waits on every backend socket, copies what arrives to its client. */
+    private void readBackends() {
+        while (!closed) {
+            try {
+                selector.select();
+            } catch (IOException | RuntimeException e) {
+                if (!closed) {
+                    LOG.log(System.Logger.Level.ERROR, "UDP backend selector failed; replies stop", e);
+                }
+                return;
+            }
+            Flow f;
+            while ((f = toRegister.poll()) != null) {
+                try {
+                    f.backend.register(selector, SelectionKey.OP_READ, f);
+                } catch (ClosedChannelException | CancelledKeyException alreadyOver) {
+                    // The flow ended before its socket could be watched.
+                }
+            }
+            Iterator<SelectionKey> it = selector.selectedKeys().iterator();
+            while (it.hasNext()) {
+                SelectionKey key = it.next();
+                it.remove();
+                ((Flow) key.attachment()).backendToClient(key, received);
+            }
+        }
+    }
+
+    /** Stops the backend reader; flows still running end when their client sides close. */
+    @Override
+    public void close() {
+        closed = true;
+        selector.wakeup();
+        try {
+            backendReader.join(Duration.ofSeconds(5));
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        try {
+            selector.close();
+        } catch (IOException e) {
+            LOG.log(System.Logger.Level.DEBUG, "closing the UDP backend selector: {0}", e.getMessage());
+        }
+    }
+
+    private final class Flow {
         private final TransportEndpointId id;
         private final UdpEndpoint client;
-        private final DatagramSocket backend;
+        private final DatagramChannel backend;
         private final long idleNanos;
-        private final AtomicLong lastActivity = new AtomicLong(System.nanoTime());
-        private final AtomicBoolean closed = new AtomicBoolean();
-
         private final FlowObserver observer;
+        private volatile long lastActivity = System.nanoTime();
+        private final AtomicBoolean over = new AtomicBoolean();
 
-        Flow(TransportEndpointId id, UdpEndpoint client, DatagramSocket backend, long idleNanos, FlowObserver observer) {
-            this.observer = observer;
+        Flow(TransportEndpointId id, UdpEndpoint client, DatagramChannel backend, long idleNanos, FlowObserver observer) {
             this.id = id;
             this.client = client;
             this.backend = backend;
             this.idleNanos = idleNanos;
+            this.observer = observer;
         }
 
         /** Time left before the flow idles out; 0 or less when it has. */
         private long remaining() {
-            return lastActivity.get() + idleNanos - System.nanoTime();
+            return lastActivity + idleNanos - System.nanoTime();
         }
 
         private void extend() {
-            lastActivity.set(System.nanoTime());
+            lastActivity = System.nanoTime();
         }
 
+        /** Client to backend, on the flow's thread, until the flow idles out or the client side closes. */
         void clientToBackend() {
-            byte[] buf = new byte[MAX_DATAGRAM];
-            DatagramPacket out = new DatagramPacket(buf, 0);
             try {
-                while (!closed.get()) {
+                while (!over.get()) {
                     long left = remaining();
                     if (left <= 0) {
                         LOG.log(System.Logger.Level.DEBUG, "UDP flow {0} timed out", id);
                         return;
                     }
-                    int n;
+                    PacketBuffer datagram;
                     try {
-                        n = client.receive(buf, 0, buf.length, left, null);
+                        datagram = client.receivePacket(left);
                     } catch (SocketTimeoutException idle) {
                         continue;
                     }
-                    out.setData(buf, 0, n);
-                    backend.send(out);
+                    int n = datagram.length();
+                    try {
+                        // A full socket buffer drops the datagram (write returns 0), as UDP may.
+                        backend.write(ByteBuffer.wrap(datagram.array(), datagram.start(), n));
+                    } catch (PortUnreachableException icmp) {
+                        // An earlier datagram drew an ICMP error; this one was not sent. Count it, go on.
+                        destinationErrors.increment();
+                        continue;
+                    } finally {
+                        datagram.release();
+                    }
                     observer.bytesFromClient(n);
                     extend();
                 }
             } catch (IOException e) {
-                if (!closed.get()) {
-                    LOG.log(System.Logger.Level.DEBUG, "UDP flow {0} client side ended: {1}", id, e.getMessage());
+                if (!over.get()) {
+                    LOG.log(System.Logger.Level.DEBUG, "UDP flow {0} ended: {1}", id, e.getMessage());
                 }
-            } finally {
-                close();
             }
         }
 
-        void backendToClient() {
-            byte[] buf = new byte[MAX_DATAGRAM];
-            DatagramPacket in = new DatagramPacket(buf, buf.length);
-            try {
-                while (!closed.get()) {
-                    long left = remaining();
-                    if (left <= 0) {
-                        return;
+        /** Backend to client, on the backend reader: what has arrived, at most {@link #READS_PER_WAKEUP}. */
+        void backendToClient(SelectionKey key, ByteBuffer buf) {
+            for (int i = 0; i < READS_PER_WAKEUP && !over.get(); i++) {
+                buf.clear();
+                int n;
+                try {
+                    n = backend.read(buf);
+                } catch (PortUnreachableException icmp) {
+                    // The destination answered a datagram with ICMP port unreachable: reading
+                    // consumed the error; the flow stays, as the destination may yet listen.
+                    destinationErrors.increment();
+                    continue;
+                } catch (IOException e) {
+                    if (!over.get()) {
+                        LOG.log(System.Logger.Level.DEBUG, "UDP flow {0} backend failed: {1}", id, e.getMessage());
                     }
-                    backend.setSoTimeout((int) Math.max(1, Math.min(Integer.MAX_VALUE, TimeUnit.NANOSECONDS.toMillis(left))));
-                    in.setLength(buf.length);
-                    try {
-                        backend.receive(in);
-                    } catch (SocketTimeoutException idle) {
-                        continue;
-                    }
-                    client.send(buf, 0, in.getLength());
-                    observer.bytesToClient(in.getLength());
-                    extend();
+                    key.cancel();
+                    close();
+                    return;
                 }
-            } catch (IOException e) {
-                if (!closed.get()) {
-                    LOG.log(System.Logger.Level.DEBUG, "UDP flow {0} backend side ended: {1}", id, e.getMessage());
+                if (n <= 0) {
+                    return;
                 }
-            } finally {
-                close();
+                try {
+                    client.send(buf.array(), 0, n);
+                } catch (IOException | RuntimeException e) {
+                    // The client side closed: the flow is ending on its own thread.
+                    return;
+                }
+                observer.bytesToClient(n);
+                extend();
             }
         }
 
+        /** Closes both sides (idempotent) and wakes the flow thread and the backend reader. */
         void close() {
-            if (closed.compareAndSet(false, true)) {
+            if (over.compareAndSet(false, true)) {
                 client.close();
-                backend.close();
+                try {
+                    backend.close();
+                } catch (IOException e) {
+                    LOG.log(System.Logger.Level.DEBUG, "closing the backend of {0}: {1}", id, e.getMessage());
+                }
+                // A registered channel's descriptor is released when the selector drops its key.
+                selector.wakeup();
             }
         }
     }

@@ -125,7 +125,27 @@ public final class UdpEndpoint implements AutoCloseable {
      * number of bytes copied; the sender is reported to {@code from} when non-null.
      */
     public int receive(byte[] dst, int off, int len, long timeoutNanos, Sender from) throws IOException {
-        PacketBuffer b;
+        PacketBuffer b = receivePacket(timeoutNanos);
+        try {
+            int n = Math.min(len, b.length());
+            System.arraycopy(b.array(), b.start(), dst, off, n);
+            if (from != null) {
+                byte[] a = b.array();
+                from.address = IpAddress.read(a, META_ADDR, a[META_ADDR_LEN]);
+                from.port = Bytes.u16(a, META_PORT);
+            }
+            return n;
+        } finally {
+            b.release();
+        }
+    }
+
+    /**
+     * Takes the next datagram itself, waiting at most {@code timeoutNanos} (0 waits forever): a
+     * pooled buffer whose range is the payload, which the caller must {@link PacketBuffer#release()}.
+     * A forwarder copies it straight to its socket, so it needs no receive buffer of its own.
+     */
+    public PacketBuffer receivePacket(long timeoutNanos) throws IOException {
         lock.lock();
         try {
             long remaining = timeoutNanos;
@@ -142,25 +162,14 @@ public final class UdpEndpoint implements AutoCloseable {
                     remaining = readable.awaitNanos(remaining);
                 }
             }
-            b = queue.pollFirst();
+            PacketBuffer b = queue.pollFirst();
             queuedBytes -= b.length();
+            return b;
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new java.io.InterruptedIOException("UDP receive interrupted");
         } finally {
             lock.unlock();
-        }
-        try {
-            int n = Math.min(len, b.length());
-            System.arraycopy(b.array(), b.start(), dst, off, n);
-            if (from != null) {
-                byte[] a = b.array();
-                from.address = IpAddress.read(a, META_ADDR, a[META_ADDR_LEN]);
-                from.port = Bytes.u16(a, META_PORT);
-            }
-            return n;
-        } finally {
-            b.release();
         }
     }
 

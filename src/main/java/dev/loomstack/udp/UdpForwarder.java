@@ -15,42 +15,60 @@ import java.util.function.Consumer;
  * {@link UdpForwarderRequest#createEndpoint()}. A handler that returns without taking it closes the
  * flow.
  *
- * <p>At most {@code maxPending} flows may wait for their handler; beyond that new flows are dropped
- * and counted, so a flood of spoofed sources cannot grow memory without bound.
+ * <p>At most {@link #maxFlows()} flows may be open at once (from the first datagram until the
+ * handler returns, which for a forwarded flow is its whole life): each holds an endpoint, a thread
+ * and, once forwarded, a host socket, so a flood of spoofed sources cannot grow memory or use up
+ * file descriptors without bound. A flow beyond the limit is dropped and counted on its own
+ * ({@link #droppedMaxFlows()}), never as a receive-buffer error. The limit can be changed while
+ * running; flows already open keep going when it is lowered.
  */
 public final class UdpForwarder {
-    public static final int DEFAULT_MAX_PENDING = 4096;
+    /** The limit when the owner sets none (the engine always sets one: {@code loomstack.limits.max-udp-flows}). */
+    public static final int DEFAULT_MAX_FLOWS = 65_536;
 
     private final Consumer<UdpForwarderRequest> handler;
-    private final int maxPending;
-    private final AtomicInteger pending = new AtomicInteger();
-    private final LongAdder droppedPending = new LongAdder();
+    private volatile int maxFlows;
+    private final AtomicInteger open = new AtomicInteger();
+    private final LongAdder droppedMaxFlows = new LongAdder();
 
     public UdpForwarder(Consumer<UdpForwarderRequest> handler) {
-        this(handler, DEFAULT_MAX_PENDING);
+        this(handler, DEFAULT_MAX_FLOWS);
     }
 
-    public UdpForwarder(Consumer<UdpForwarderRequest> handler, int maxPending) {
+    public UdpForwarder(Consumer<UdpForwarderRequest> handler, int maxFlows) {
         if (handler == null) {
             throw new IllegalArgumentException("handler must not be null");
         }
-        if (maxPending <= 0) {
-            throw new IllegalArgumentException("maxPending must be positive");
-        }
         this.handler = handler;
-        this.maxPending = maxPending;
+        setMaxFlows(maxFlows);
     }
 
-    /** Flows dropped because too many were waiting for their handler. */
-    public long droppedPending() {
-        return droppedPending.sum();
+    /** Applies a new limit at once; flows already open beyond it run on until they end. */
+    public void setMaxFlows(int n) {
+        if (n <= 0) {
+            throw new IllegalArgumentException("maxFlows must be positive, got " + n);
+        }
+        maxFlows = n;
+    }
+
+    public int maxFlows() {
+        return maxFlows;
+    }
+
+    /** Flows open now: their handler has not returned. */
+    public int openFlows() {
+        return open.get();
+    }
+
+    /** New flows dropped because {@link #maxFlows()} were open. */
+    public long droppedMaxFlows() {
+        return droppedMaxFlows.sum();
     }
 
     Delivery handleNewFlow(UdpProtocol protocol, NetworkPacket pkt, int udpOff, int udpLen, int srcPort, int dstPort) {
-        if (pending.incrementAndGet() > maxPending) {
-            pending.decrementAndGet();
-            droppedPending.increment();
-            protocol.stats().receiveBufferErrors.increment();
+        if (open.incrementAndGet() > maxFlows) {
+            open.decrementAndGet();
+            droppedMaxFlows.increment();
             return Delivery.DROPPED;
         }
         // Allocation here is per flow, not per packet: the id and endpoint live as long as the flow.
@@ -66,7 +84,7 @@ public final class UdpForwarder {
                 System.getLogger(UdpForwarder.class.getName())
                         .log(System.Logger.Level.WARNING, "UDP flow handler failed for " + id, e);
             } finally {
-                pending.decrementAndGet();
+                open.decrementAndGet();
                 if (!request.taken()) {
                     ep.close();
                 }

@@ -67,7 +67,7 @@ class AdminApiTest {
         Netstack engine() {
             Netstack n = Netstack.create(new CaptureLink(1280), Netstack.Options.defaults(
                     List.of(IpPrefix.parse("100.64.0.1/32"))).withDnsUpstreams(List.of())
-                    .withLimits(new InFlightLimits(900, 600)));
+                    .withLimits(new InFlightLimits(900, 600, 3000)));
             n.start();
             return n;
         }
@@ -90,7 +90,7 @@ class AdminApiTest {
 
     @BeforeEach
     void reset() {
-        netstack.updateLimits(new InFlightLimits(900, 600));
+        netstack.updateLimits(new InFlightLimits(900, 600, 3000));
         netstack.applyNetmap(dev.loomstack.engine.NetworkMap.initial("router-1", List.of(IpPrefix.parse("100.64.0.1/32"))));
     }
 
@@ -185,6 +185,34 @@ class AdminApiTest {
         assertEquals(8192, netstack.tcpForwarder().maxInFlight());
         assertEquals(5461, netstack.limiter().maxPerClient());
         assertEquals(8192, state.load().limits().maxInFlight(), "persisted");
+    }
+
+    @Test
+    void theUdpFlowLimitIsReadChangedLiveAndPersisted() throws Exception {
+        mvc.perform(authed(get("/api/v1/limits")))
+                .andExpect(status().isOk())
+                .andExpect(jsonPath("$.maxUdpFlows").value(3000));
+        mvc.perform(putJson("/api/v1/limits", "{\"maxInFlight\":900,\"maxInFlightPerClient\":600,\"maxUdpFlows\":20000}"))
+                .andExpect(status().isOk())
+                .andExpect(jsonPath("$.maxUdpFlows").value(20000));
+        assertEquals(20_000, netstack.udpForwarder().maxFlows(), "applied to the running forwarder");
+        assertEquals(20_000, netstack.expvar().get("gauge_udp_forward_flows_limit"));
+        assertEquals(20_000, state.load().limits().maxUdpFlows(), "persisted");
+
+        // Absent, it is left as it is (clients that predate it keep working), and what is
+        // persisted is the complete set applied.
+        mvc.perform(putJson("/api/v1/limits", "{\"maxInFlight\":800,\"maxInFlightPerClient\":500}"))
+                .andExpect(status().isOk())
+                .andExpect(jsonPath("$.maxUdpFlows").value(20000));
+        assertEquals(20_000, state.load().limits().maxUdpFlows());
+
+        mvc.perform(putJson("/api/v1/limits", "{\"maxInFlight\":900,\"maxInFlightPerClient\":600,\"maxUdpFlows\":0}"))
+                .andExpect(status().isBadRequest())
+                .andExpect(jsonPath("$.errors[0].field").value("maxUdpFlows"));
+        mvc.perform(putJson("/api/v1/limits", "{\"maxInFlight\":900,\"maxInFlightPerClient\":600,\"maxUdpFlows\":65537}"))
+                .andExpect(status().isBadRequest())
+                .andExpect(jsonPath("$.errors[0].field").value("maxUdpFlows"));
+        assertEquals(20_000, netstack.udpForwarder().maxFlows(), "a refused request changes nothing");
     }
 
     @Test

@@ -65,6 +65,12 @@ class LoomstackPropertiesTest {
         assertEquals(new dev.loomstack.engine.InFlightLimits(300, 7),
                 bind(Map.of("loomstack.limits.max-in-flight", "300", "loomstack.limits.max-in-flight-per-client", "7"))
                         .limits().resolve());
+        dev.loomstack.engine.InFlightLimits udp = bind(Map.of("loomstack.limits.max-udp-flows", "20000")).limits().resolve();
+        assertEquals(20_000, udp.maxUdpFlows());
+        assertEquals(dev.loomstack.engine.InFlightLimits.forThisJvm().maxInFlight(), udp.maxInFlight(),
+                "the TCP limits keep their defaults");
+        assertEquals(dev.loomstack.engine.InFlightLimits.udpFlowsForThisJvm(), bind(Map.of()).limits().resolve().maxUdpFlows(),
+                "unset, the UDP flow limit follows the heap and the descriptor limit");
     }
     /** Binds with Bean Validation, as the service does at boot. */
     private static LoomstackProperties bindValidated(Map<String, String> values) {

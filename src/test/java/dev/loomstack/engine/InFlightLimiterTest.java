@@ -68,4 +68,17 @@ class InFlightLimiterTest {
         assertEquals(InFlightLimits.LINUX_DEFAULT_MAX_IN_FLIGHT, big.maxInFlight(), "capped at Linux's default");
         assertEquals(big.maxInFlight() * 2 / 3, big.maxInFlightPerClient(), "per-client is two thirds");
     }
+
+    @Test
+    void theUdpFlowLimitFollowsTheHeapAndTheDescriptorLimit() {
+        long plentyOfDescriptors = 1L << 20;
+        assertEquals(InFlightLimits.MIN_DERIVED_UDP_FLOWS, InFlightLimits.udpFlowsFor(16L << 20, plentyOfDescriptors),
+                "a small heap still serves a small site");
+        assertEquals(32_768, InFlightLimits.udpFlowsFor(1L << 30, plentyOfDescriptors), "a quarter of 1 GiB at 8 KiB each");
+        assertEquals(InFlightLimits.MAX_UDP_FLOWS, InFlightLimits.udpFlowsFor(8L << 30, plentyOfDescriptors),
+                "never more than one family's ports");
+        assertEquals(10_000, InFlightLimits.udpFlowsFor(8L << 30, 20_000), "half the descriptors at most");
+        assertThrows(IllegalArgumentException.class, () -> new InFlightLimits(10, 5, 0));
+        assertThrows(IllegalArgumentException.class, () -> new InFlightLimits(10, 5, InFlightLimits.MAX_UDP_FLOWS + 1));
+    }
 }

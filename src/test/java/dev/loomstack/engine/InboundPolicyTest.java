@@ -148,4 +148,26 @@ class InboundPolicyTest {
     void viaSafety(String v4, boolean refused) {
         assertEquals(refused, ViaSafety.refuses(IpAddress.parse(v4)));
     }
+
+    @ParameterizedTest(name = "{0} proto {1}, held by open flows -> {2}")
+    @CsvSource({
+            // a withdrawn subnet host with open flows: their TCP and UDP packets are still taken
+            "198.18.9.9, 6, true",
+            "198.18.9.9, 17, true",
+            // but it is not pinged on the stack's behalf
+            "198.18.9.9, 1, false",
+            // a withdrawn 4via6 site likewise
+            "fd7a:115c:a1e0:b1a:0:9:c612:909, 6, true",
+            "fd7a:115c:a1e0:b1a:0:9:c612:909, 1, false",
+            // an address no flow holds stays refused
+            "198.18.9.10, 6, false",
+    })
+    void addressesHeldByOpenFlowsStayRoutableForThem(String dst, int proto, boolean expected) {
+        LocalAddresses local = new LocalAddresses();
+        local.replace(List.of(IpAddress.parse("100.64.0.1")));
+        Set<IpAddress> held = Set.of(IpAddress.parse("198.18.9.9"), IpAddress.parse("fd7a:115c:a1e0:b1a:0:9:c612:909"));
+        InboundPolicy p = new InboundPolicy(local, true, true, held::contains);
+        p.setAdvertisedRoutes(List.of(IpPrefix.parse("100.64.0.1/32")));
+        assertEquals(expected, p.shouldProcessInbound(IpAddress.parse(dst), proto, 80));
+    }
 }

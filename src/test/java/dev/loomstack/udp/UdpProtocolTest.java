@@ -208,9 +208,10 @@ class UdpProtocolTest {
     }
 
     @Test
-    void tooManyPendingFlowsAreDroppedAndCounted() throws Exception {
+    void flowsBeyondTheLimitAreDroppedAndCountedOnTheirOwnAndTheLimitChangesLive() throws Exception {
         CountDownLatch release = new CountDownLatch(1);
         UdpForwarder f = new UdpForwarder(req -> {
+            req.createEndpoint();
             try {
                 release.await(10, TimeUnit.SECONDS);
             } catch (InterruptedException e) {
@@ -221,8 +222,24 @@ class UdpProtocolTest {
         assertEquals(Delivery.DELIVERED, h.deliver(CLIENT, SELF, UdpHarness.datagram(CLIENT, 1, SELF, 53, text("a"))));
         assertEquals(Delivery.DELIVERED, h.deliver(CLIENT, SELF, UdpHarness.datagram(CLIENT, 2, SELF, 53, text("b"))));
         assertEquals(Delivery.DROPPED, h.deliver(CLIENT, SELF, UdpHarness.datagram(CLIENT, 3, SELF, 53, text("c"))));
-        assertEquals(1, f.droppedPending());
+        assertEquals(1, f.droppedMaxFlows());
+        assertEquals(2, f.openFlows());
+        assertEquals(0, h.stats.udp.receiveBufferErrors.value(), "a flow over the limit is not a receive-buffer error");
+        // Datagrams of flows already open still arrive.
+        assertEquals(Delivery.DELIVERED, h.deliver(CLIENT, SELF, UdpHarness.datagram(CLIENT, 1, SELF, 53, text("a2"))));
+
+        f.setMaxFlows(3);
+        assertEquals(Delivery.DELIVERED, h.deliver(CLIENT, SELF, UdpHarness.datagram(CLIENT, 3, SELF, 53, text("c"))));
+        f.setMaxFlows(1);
+        assertEquals(3, f.openFlows(), "lowering the limit ends no open flow");
+        assertEquals(Delivery.DROPPED, h.deliver(CLIENT, SELF, UdpHarness.datagram(CLIENT, 4, SELF, 53, text("d"))));
+        assertEquals(2, f.droppedMaxFlows());
         release.countDown();
+        long deadline = System.nanoTime() + 5 * SECOND;
+        while (f.openFlows() != 0 && System.nanoTime() < deadline) {
+            Thread.onSpinWait();
+        }
+        assertEquals(0, f.openFlows(), "a flow leaves the count when its handler returns");
     }
 
     @Test
