@@ -4,17 +4,16 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import com.sun.net.httpserver.HttpServer;
 import dev.loomstack.LoomstackApplication;
 import dev.loomstack.testing.Await;
 import dev.loomstack.testing.Cmd;
+import dev.loomstack.testing.LoopbackAddress;
 import dev.loomstack.testing.NetNs;
 import dev.loomstack.testing.Privileges;
+import dev.loomstack.testing.Teardown;
+import dev.loomstack.testing.TextHttpServer;
+import dev.loomstack.testing.UdpEchoServer;
 import java.io.IOException;
-import java.io.OutputStream;
-import java.net.DatagramPacket;
-import java.net.DatagramSocket;
-import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.ServerSocket;
 import java.net.Socket;
@@ -29,7 +28,6 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
-import java.util.concurrent.Executors;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -67,7 +65,8 @@ class OwnServicesUnreachableEndToEndTest {
     static final int BIND_ATTEMPTS = 20;
 
     private final HttpClient http = HttpClient.newHttpClient();
-    private final List<String[]> cleanups = new ArrayList<>();
+    /** Addresses added to the host's loopback, removed in reverse order. */
+    private final List<LoopbackAddress> onLo = new ArrayList<>();
     private Path state;
     private ConfigurableApplicationContext ctx;
     private int apiPort;
@@ -76,31 +75,20 @@ class OwnServicesUnreachableEndToEndTest {
     private String dev;
     /** The operator's denied port: a TCP listener and a UDP socket on the wildcard address. */
     private ServerSocket deniedTcp;
-    private DatagramSocket deniedUdp;
+    private UdpEchoServer deniedUdp;
     private final AtomicInteger deniedAccepts = new AtomicInteger();
-    private final AtomicInteger deniedDatagrams = new AtomicInteger();
     /** An ordinary service of the host: reachable through the router. */
-    private HttpServer ordinaryHttp;
-    private DatagramSocket ordinaryUdp;
+    private TextHttpServer ordinaryHttp;
+    private UdpEchoServer ordinaryUdp;
 
     @BeforeAll
     void start() throws Exception {
         Privileges.assumeRootAndTun();
-        addOnLo("ip", "addr", "add", SITE_HOST + "/32", "dev", "lo");
-        addOnLo("ip", "-6", "addr", "add", V6_HOST + "/128", "dev", "lo", "nodad");
+        onLo.add(LoopbackAddress.add(SITE_HOST));
+        onLo.add(LoopbackAddress.add(V6_HOST));
         openDeniedPort();
-        ordinaryHttp = HttpServer.create(new InetSocketAddress(0), 64);
-        ordinaryHttp.setExecutor(Executors.newVirtualThreadPerTaskExecutor());
-        ordinaryHttp.createContext("/", ex -> {
-            byte[] body = "ordinary".getBytes(StandardCharsets.US_ASCII);
-            ex.sendResponseHeaders(200, body.length);
-            try (OutputStream out = ex.getResponseBody()) {
-                out.write(body);
-            }
-        });
-        ordinaryHttp.start();
-        ordinaryUdp = new DatagramSocket(new InetSocketAddress(0));
-        echo(ordinaryUdp, new AtomicInteger());
+        ordinaryHttp = TextHttpServer.start(new InetSocketAddress(0), "ordinary", TextHttpServer.Threads.VIRTUAL);
+        ordinaryUdp = startEcho(new InetSocketAddress(0));
 
         state = Files.createTempDirectory("loomstack-own-services");
         dev = NetNs.uniqueDeviceName("lsown");
@@ -116,20 +104,12 @@ class OwnServicesUnreachableEndToEndTest {
         client.exec("ip", "-6", "route", "add", V6_ROUTE, "dev", dev).check();
     }
 
-    /** Runs an {@code ip ... add} and remembers the matching {@code del}. */
-    private void addOnLo(String... add) {
-        Cmd.run(add).check();
-        String[] del = add.clone();
-        del[Arrays.asList(add).indexOf("add")] = "del";
-        cleanups.add(del);
-    }
-
     /** A port free for both TCP and UDP on the wildcard address. */
     private void openDeniedPort() throws IOException {
         for (int i = 0; i < BIND_ATTEMPTS && deniedUdp == null; i++) {
             ServerSocket tcp = new ServerSocket(0, 64);
             try {
-                deniedUdp = new DatagramSocket(new InetSocketAddress(tcp.getLocalPort()));
+                deniedUdp = startEcho(new InetSocketAddress(tcp.getLocalPort()));
                 deniedTcp = tcp;
             } catch (IOException busy) {
                 tcp.close();
@@ -146,46 +126,16 @@ class OwnServicesUnreachableEndToEndTest {
                 }
             }
         });
-        echo(deniedUdp, deniedDatagrams);
     }
 
-    private static void echo(DatagramSocket s, AtomicInteger received) {
-        Thread.ofVirtual().start(() -> {
-            byte[] buf = new byte[2048];
-            while (!s.isClosed()) {
-                try {
-                    DatagramPacket p = new DatagramPacket(buf, buf.length);
-                    s.receive(p);
-                    received.incrementAndGet();
-                    byte[] out = ("echo:" + new String(buf, 0, p.getLength(), StandardCharsets.US_ASCII).strip())
-                            .getBytes(StandardCharsets.US_ASCII);
-                    s.send(new DatagramPacket(out, out.length, p.getSocketAddress()));
-                } catch (IOException e) {
-                    return;
-                }
-            }
-        });
+    private static UdpEchoServer startEcho(InetSocketAddress address) throws IOException {
+        return UdpEchoServer.start(address, text -> "echo:" + text.strip());
     }
 
     @AfterAll
     void stop() throws Exception {
-        if (ctx != null) {
-            ctx.close();
-        }
-        if (client != null) {
-            client.close();
-        }
-        for (AutoCloseable c : new AutoCloseable[] {deniedTcp, deniedUdp, ordinaryUdp}) {
-            if (c != null) {
-                c.close();
-            }
-        }
-        if (ordinaryHttp != null) {
-            ordinaryHttp.stop(0);
-        }
-        for (String[] del : cleanups.reversed()) {
-            Cmd.run(del);
-        }
+        Teardown.closeAll(ctx, client, deniedTcp, deniedUdp, ordinaryUdp, ordinaryHttp,
+                () -> Teardown.closeAll(onLo.reversed()));
         if (state != null) {
             FileSystemUtils.deleteRecursively(state);
         }
@@ -236,7 +186,7 @@ class OwnServicesUnreachableEndToEndTest {
         applyNetmap("198.18.0.0/16", "fd7a:115c:a1e0:b1a:0:1::/96");
         int[] refusedPorts = {apiPort, managementPort, deniedTcp.getLocalPort()};
         for (String host : new String[] {SITE_HOST, "100.64.0.1", SITE_VIA}) {
-            Cmd.Result ok = curl(host, ordinaryHttp.getAddress().getPort());
+            Cmd.Result ok = curl(host, ordinaryHttp.port());
             assertEquals("ordinary", ok.output(), "an ordinary host service via " + host + ": " + ok.output());
             for (int port : refusedPorts) {
                 long before = counter(REFUSED_KEY);
@@ -257,34 +207,34 @@ class OwnServicesUnreachableEndToEndTest {
     @Test
     void udpToADeniedHostPortIsDroppedAndCounted() throws Exception {
         applyNetmap("198.18.0.0/16", "fd7a:115c:a1e0:b1a:0:1::/96");
-        Cmd.Result ok = udp(SITE_HOST, ordinaryUdp.getLocalPort());
+        Cmd.Result ok = udp(SITE_HOST, ordinaryUdp.port());
         assertEquals("echo:x", ok.output().strip(), "an ordinary UDP service answers: " + ok.output());
         for (String host : new String[] {SITE_HOST, "100.64.0.1", SITE_VIA}) {
             long before = counter(REFUSED_KEY);
-            Cmd.Result r = udp(host, deniedUdp.getLocalPort());
+            Cmd.Result r = udp(host, deniedUdp.port());
             assertEquals("", r.output().strip(), "UDP to " + host + " on the denied port gets no answer");
             Await.until(Duration.ofSeconds(5), "the drop via " + host + " is counted",
                     () -> counter(REFUSED_KEY) > before);
         }
-        assertEquals(0, deniedDatagrams.get(), "no datagram reached the denied port");
+        assertEquals(0, deniedUdp.received(), "no datagram reached the denied port");
     }
 
     @Test
     void anAddressTheHostGainsWhileRunningIsRefusedAtOnce() throws Exception {
         applyNetmap("198.18.0.0/16");
-        addOnLo("ip", "addr", "add", LATE_HOST + "/32", "dev", "lo");
+        onLo.add(LoopbackAddress.add(LATE_HOST));
         long before = counter(REFUSED_KEY);
         Cmd.Result r = curl(LATE_HOST, apiPort);
         assertEquals(7, r.exitCode(), "the API on the new address is refused: " + r.output());
         Await.until(Duration.ofSeconds(5), "the refusal is counted", () -> counter(REFUSED_KEY) > before);
-        Cmd.Result ok = curl(LATE_HOST, ordinaryHttp.getAddress().getPort());
+        Cmd.Result ok = curl(LATE_HOST, ordinaryHttp.port());
         assertEquals("ordinary", ok.output(), ok.output());
     }
 
     @Test
     void anIpv6DefaultRouteReachesPlainIpv6HostsAndOpensNoViaSite() throws Exception {
         applyNetmap("::/0");
-        int port = ordinaryHttp.getAddress().getPort();
+        int port = ordinaryHttp.port();
         Cmd.Result v6 = curl(V6_HOST, port);
         assertEquals("ordinary", v6.output(), "the plain IPv6 host answers: " + v6.output());
 

@@ -3,22 +3,20 @@ package dev.loomstack.config;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import com.sun.net.httpserver.HttpServer;
 import dev.loomstack.LoomstackApplication;
 import dev.loomstack.testing.Cmd;
+import dev.loomstack.testing.LoopbackAddress;
 import dev.loomstack.testing.NetNs;
 import dev.loomstack.testing.Privileges;
-import java.io.OutputStream;
+import dev.loomstack.testing.TextHttpServer;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.concurrent.Executors;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.junit.jupiter.api.Test;
@@ -75,20 +73,12 @@ class ServiceEndToEndTest {
     @Test
     void netmapOverHttpOpensASubnetAndSurvivesARestart(@TempDir Path state) throws Exception {
         Privileges.assumeRootAndTun();
-        Cmd.run("ip", "addr", "add", SITE_HOST + "/32", "dev", "lo").check();
-        HttpServer site = HttpServer.create(new InetSocketAddress(InetAddress.getByName(SITE_HOST), 0), 16);
-        site.setExecutor(Executors.newVirtualThreadPerTaskExecutor());
-        site.createContext("/", ex -> {
-            byte[] body = "site says hi".getBytes(StandardCharsets.US_ASCII);
-            ex.sendResponseHeaders(200, body.length);
-            try (OutputStream out = ex.getResponseBody()) {
-                out.write(body);
-            }
-        });
-        site.start();
         String dev = NetNs.uniqueDeviceName("lssvc");
-        String url = "http://" + SITE_HOST + ":" + site.getAddress().getPort() + "/";
-        try (NetNs client = NetNs.create()) {
+        try (LoopbackAddress siteAddress = LoopbackAddress.add(SITE_HOST);
+             TextHttpServer site = TextHttpServer.start(new InetSocketAddress(InetAddress.getByName(SITE_HOST), 0),
+                     "site says hi", TextHttpServer.Threads.VIRTUAL);
+             NetNs client = NetNs.create()) {
+            String url = "http://" + SITE_HOST + ":" + site.port() + "/";
             try (Running r = boot(dev, state)) {
                 client.adoptAsTailnetClient(dev);
                 long droppedBefore = counter(call("GET", r.managementPort(), "/actuator/netstack", null).body(),
@@ -135,9 +125,6 @@ class ServiceEndToEndTest {
                 Cmd.Result got = client.exec(20, "curl", "-sS", "--max-time", "10", url);
                 assertEquals("site says hi", got.output(), got.output());
             }
-        } finally {
-            site.stop(0);
-            Cmd.run("ip", "addr", "del", SITE_HOST + "/32", "dev", "lo");
         }
     }
 

@@ -4,20 +4,20 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import com.sun.net.httpserver.HttpServer;
 import dev.loomstack.link.TunLink;
 import dev.loomstack.packet.IpAddress;
 import dev.loomstack.packet.IpPrefix;
 import dev.loomstack.packet.PacketBufferPool;
 import dev.loomstack.testing.Await;
 import dev.loomstack.testing.Cmd;
+import dev.loomstack.testing.LoopbackAddress;
 import dev.loomstack.testing.NetNs;
 import dev.loomstack.testing.Privileges;
+import dev.loomstack.testing.Teardown;
 import dev.loomstack.testing.TestResolver;
+import dev.loomstack.testing.TextHttpServer;
+import dev.loomstack.testing.UdpEchoServer;
 import java.io.IOException;
-import java.io.OutputStream;
-import java.net.DatagramPacket;
-import java.net.DatagramSocket;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.ServerSocket;
@@ -27,7 +27,6 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
-import java.util.concurrent.Executors;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.AfterAll;
@@ -54,22 +53,22 @@ class EngineEndToEndTest {
 
     private NetNs client;
     private Netstack netstack;
-    private boolean siteAddressAdded;
-    private boolean blackholeAdded;
-    private HttpServer siteHttp;
-    private HttpServer loopbackHttp;
+    private LoopbackAddress siteAddress;
+    /** Removes the blackhole route once it was added. */
+    private AutoCloseable blackhole;
+    private TextHttpServer siteHttp;
+    private TextHttpServer loopbackHttp;
     private final AtomicInteger loopbackHits = new AtomicInteger();
     private final AtomicReference<Optional<Whois>> seenWhois = new AtomicReference<>(Optional.empty());
-    private DatagramSocket siteUdp;
+    private UdpEchoServer siteUdp;
     private TestResolver resolver;
 
     @BeforeAll
     void start() throws Exception {
         Privileges.assumeRootAndTun();
-        Cmd.run("ip", "addr", "add", SITE_HOST + "/32", "dev", "lo").check();
-        siteAddressAdded = true;
+        siteAddress = LoopbackAddress.add(SITE_HOST);
         Cmd.run("ip", "route", "add", "blackhole", SITE_ROUTE).check();
-        blackholeAdded = true;
+        blackhole = () -> Cmd.run("ip", "route", "del", "blackhole", SITE_ROUTE);
 
         resolver = new TestResolver();
         String dev = NetNs.uniqueDeviceName("lseng");
@@ -92,72 +91,18 @@ class EngineEndToEndTest {
         client.adoptAsTailnetClient(dev);
         client.exec("ip", "addr", "add", "100.64.0.3/32", "dev", dev).check();
 
-        siteHttp = HttpServer.create(new InetSocketAddress(InetAddress.getByName(SITE_HOST), 0), 64);
-        siteHttp.setExecutor(Executors.newVirtualThreadPerTaskExecutor());
-        siteHttp.createContext("/hello", ex -> {
-            // The router's upstream socket is what this server sees: the ProxyMap names the peer.
-            seenWhois.set(netstack.whois(ex.getRemoteAddress()));
-            byte[] body = "hello from the site".getBytes(StandardCharsets.US_ASCII);
-            ex.sendResponseHeaders(200, body.length);
-            try (OutputStream out = ex.getResponseBody()) {
-                out.write(body);
-            }
-        });
-        siteHttp.start();
-        loopbackHttp = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 64);
-        loopbackHttp.setExecutor(Executors.newVirtualThreadPerTaskExecutor());
-        loopbackHttp.createContext("/", ex -> {
-            loopbackHits.incrementAndGet();
-            byte[] body = "loopback".getBytes(StandardCharsets.US_ASCII);
-            ex.sendResponseHeaders(200, body.length);
-            try (OutputStream out = ex.getResponseBody()) {
-                out.write(body);
-            }
-        });
-        loopbackHttp.start();
-        siteUdp = new DatagramSocket(new InetSocketAddress(InetAddress.getByName(SITE_HOST), 0));
-        Thread.ofVirtual().start(() -> {
-            byte[] buf = new byte[2048];
-            while (!siteUdp.isClosed()) {
-                try {
-                    DatagramPacket p = new DatagramPacket(buf, buf.length);
-                    siteUdp.receive(p);
-                    String reply = "site:" + new String(buf, 0, p.getLength(), StandardCharsets.US_ASCII);
-                    byte[] out = reply.getBytes(StandardCharsets.US_ASCII);
-                    siteUdp.send(new DatagramPacket(out, out.length, p.getSocketAddress()));
-                } catch (IOException e) {
-                    return;
-                }
-            }
-        });
+        siteHttp = TextHttpServer.start(new InetSocketAddress(InetAddress.getByName(SITE_HOST), 0), "/hello",
+                "hello from the site", TextHttpServer.Threads.VIRTUAL,
+                // The router's upstream socket is what this server sees: the ProxyMap names the peer.
+                ex -> seenWhois.set(netstack.whois(ex.getRemoteAddress())));
+        loopbackHttp = TextHttpServer.start(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), "/",
+                "loopback", TextHttpServer.Threads.VIRTUAL, ex -> loopbackHits.incrementAndGet());
+        siteUdp = UdpEchoServer.start(new InetSocketAddress(InetAddress.getByName(SITE_HOST), 0), text -> "site:" + text);
     }
 
     @AfterAll
     void stop() throws Exception {
-        if (siteHttp != null) {
-            siteHttp.stop(0);
-        }
-        if (loopbackHttp != null) {
-            loopbackHttp.stop(0);
-        }
-        if (siteUdp != null) {
-            siteUdp.close();
-        }
-        if (netstack != null) {
-            netstack.close();
-        }
-        if (client != null) {
-            client.close();
-        }
-        if (resolver != null) {
-            resolver.close();
-        }
-        if (blackholeAdded) {
-            Cmd.run("ip", "route", "del", "blackhole", SITE_ROUTE);
-        }
-        if (siteAddressAdded) {
-            Cmd.run("ip", "addr", "del", SITE_HOST + "/32", "dev", "lo");
-        }
+        Teardown.closeAll(siteHttp, loopbackHttp, siteUdp, netstack, client, resolver, blackhole, siteAddress);
     }
 
     private Cmd.Result curl(String url, String... extra) {
@@ -169,7 +114,7 @@ class EngineEndToEndTest {
 
     @Test
     void subnetTcpAndUdpReachTheSiteHost() {
-        int port = siteHttp.getAddress().getPort();
+        int port = siteHttp.port();
         Cmd.Result r = curl("http://" + SITE_HOST + ":" + port + "/hello");
         assertTrue(r.ok(), r.output());
         assertEquals("hello from the site", r.output());
@@ -183,7 +128,7 @@ class EngineEndToEndTest {
                 "the subnet address goes with its last flow");
 
         Cmd.Result u = client.exec(20, "sh", "-c", "echo ping | socat -T 5 - UDP:" + SITE_HOST + ":"
-                + siteUdp.getLocalPort());
+                + siteUdp.port());
         assertTrue(u.ok(), u.output());
         assertEquals("site:ping", u.output().strip());
     }
@@ -233,7 +178,7 @@ class EngineEndToEndTest {
                 assertTrue(netstack.inFlightByClient().getOrDefault(a, 0) <= PER_CLIENT);
 
                 // Client B is not held back by A's burst.
-                Cmd.Result b = curl("http://100.64.0.1:" + loopbackHttp.getAddress().getPort() + "/",
+                Cmd.Result b = curl("http://100.64.0.1:" + loopbackHttp.port() + "/",
                         "--interface", "100.64.0.3");
                 assertTrue(b.ok(), b.output());
                 assertEquals("loopback", b.output());
@@ -280,14 +225,14 @@ class EngineEndToEndTest {
 
     @Test
     void fourViaSixReachesTheIpv4HostButNeverHostScopedAddresses() {
-        int port = siteHttp.getAddress().getPort();
+        int port = siteHttp.port();
         Cmd.Result r = curl("http://[" + VIA_SITE_HOST + "]:" + port + "/hello");
         assertTrue(r.ok(), r.output());
         assertEquals("hello from the site", r.output());
 
         int hitsBefore = loopbackHits.get();
         long refusedBefore = netstack.expvar().get("counter_via_refused");
-        Cmd.Result lo = curl("http://[" + VIA_LOOPBACK + "]:" + loopbackHttp.getAddress().getPort() + "/",
+        Cmd.Result lo = curl("http://[" + VIA_LOOPBACK + "]:" + loopbackHttp.port() + "/",
                 "--connect-timeout", "10");
         assertEquals(7, lo.exitCode(), "4via6 to 127.0.0.1 is reset: " + lo.output());
         Cmd.Result md = curl("http://[" + VIA_METADATA + "]:80/", "--connect-timeout", "10");
@@ -330,7 +275,7 @@ class EngineEndToEndTest {
             assertEquals("handled for 100.64.0.2", handled.output().strip(), handled.output());
             Cmd.Result rejected = curl("http://100.64.0.1:7778/", "--connect-timeout", "10");
             assertEquals(7, rejected.exitCode(), "a rejected flow is reset: " + rejected.output());
-            Cmd.Result passed = curl("http://100.64.0.1:" + loopbackHttp.getAddress().getPort() + "/");
+            Cmd.Result passed = curl("http://100.64.0.1:" + loopbackHttp.port() + "/");
             assertEquals("loopback", passed.output(), "a passed flow is forwarded as usual");
         } finally {
             netstack.handlers().setTcpDecider(null);

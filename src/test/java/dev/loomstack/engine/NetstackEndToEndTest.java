@@ -11,11 +11,9 @@ import dev.loomstack.testing.Await;
 import dev.loomstack.testing.Cmd;
 import dev.loomstack.testing.NetNs;
 import dev.loomstack.testing.Privileges;
-import java.net.DatagramPacket;
-import java.net.DatagramSocket;
+import dev.loomstack.testing.UdpEchoServer;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
-import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.List;
 import org.junit.jupiter.api.AfterAll;
@@ -87,27 +85,13 @@ class NetstackEndToEndTest {
 
     @Test
     void udpIsForwardedToALoopbackEchoServer() throws Exception {
-        try (DatagramSocket server = new DatagramSocket(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0))) {
-            int port = server.getLocalPort();
-            Thread echo = Thread.ofVirtual().start(() -> {
-                byte[] buf = new byte[2048];
-                try {
-                    for (int i = 0; i < 2; i++) {
-                        DatagramPacket p = new DatagramPacket(buf, buf.length);
-                        server.receive(p);
-                        byte[] reply = ("echo:" + new String(p.getData(), 0, p.getLength(), StandardCharsets.UTF_8))
-                                .getBytes(StandardCharsets.UTF_8);
-                        server.send(new DatagramPacket(reply, reply.length, p.getSocketAddress()));
-                    }
-                } catch (Exception e) {
-                    // The socket closes when the test ends.
-                }
-            });
+        try (UdpEchoServer server = UdpEchoServer.start(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0),
+                text -> "echo:" + text)) {
+            int port = server.port();
             Cmd.Result r = client.exec(20, "sh", "-c", "echo hello | socat -T 3 - UDP4:100.64.0.1:" + port);
             assertEquals("echo:hello\n", r.output(), r.output());
             Cmd.Result r6 = client.exec(20, "sh", "-c", "echo hello6 | socat -T 3 - UDP6:[fd7a:115c:a1e0::1]:" + port);
             assertEquals("echo:hello6\n", r6.output(), r6.output());
-            echo.join(Duration.ofSeconds(5));
         }
     }
 

@@ -4,18 +4,18 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import com.sun.net.httpserver.HttpServer;
 import dev.loomstack.link.TunLink;
 import dev.loomstack.packet.IpPrefix;
 import dev.loomstack.packet.PacketBufferPool;
 import dev.loomstack.testing.Await;
 import dev.loomstack.testing.Cmd;
+import dev.loomstack.testing.LoopbackAddress;
 import dev.loomstack.testing.NetNs;
 import dev.loomstack.testing.Privileges;
-import java.io.OutputStream;
+import dev.loomstack.testing.Teardown;
+import dev.loomstack.testing.TextHttpServer;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -51,13 +51,13 @@ class PingRelayEndToEndTest {
         Privileges.assumeRootAndTun();
         String table = "lsping" + ThreadLocalRandom.current().nextInt(100_000, 1_000_000);
         String savedRange = Files.readString(PING_GROUP_RANGE).strip().replace('\t', ' ');
-        HttpServer site = null;
+        TextHttpServer site = null;
         Netstack netstack = null;
         Process pings = null;
-        try (NetNs client = NetNs.create()) {
+        try (LoopbackAddress siteAddress = LoopbackAddress.add(SITE_HOST);
+             LoopbackAddress silentAddress = LoopbackAddress.add(SILENT_HOST);
+             NetNs client = NetNs.create()) {
             Files.writeString(PING_GROUP_RANGE, "0 0");
-            Cmd.run("ip", "addr", "add", SITE_HOST + "/32", "dev", "lo").check();
-            Cmd.run("ip", "addr", "add", SILENT_HOST + "/32", "dev", "lo").check();
             Cmd.run("nft", "add", "table", "ip", table).check();
             Cmd.run("nft", "add chain ip " + table + " in { type filter hook input priority 0 ; }").check();
             Cmd.run("nft", "add rule ip " + table + " in ip daddr " + SILENT_HOST + " icmp type echo-request drop")
@@ -66,15 +66,8 @@ class PingRelayEndToEndTest {
             assertFalse(silent.ok(), "the silent host must not answer: " + silent.output());
 
             // The site's server runs on platform threads: only the router's own threads are measured.
-            site = HttpServer.create(new InetSocketAddress(InetAddress.getByName(SITE_HOST), 0), 16);
-            site.createContext("/", ex -> {
-                byte[] body = "site".getBytes(StandardCharsets.US_ASCII);
-                ex.sendResponseHeaders(200, body.length);
-                try (OutputStream out = ex.getResponseBody()) {
-                    out.write(body);
-                }
-            });
-            site.start();
+            site = TextHttpServer.start(new InetSocketAddress(InetAddress.getByName(SITE_HOST), 0), "site",
+                    TextHttpServer.Threads.PLATFORM);
 
             String dev = NetNs.uniqueDeviceName("lsping");
             TunLink link = TunLink.open(dev, 1280, PacketBufferPool.forMtu(1280, 16));
@@ -85,7 +78,7 @@ class PingRelayEndToEndTest {
                     new Node("router-1", self, List.of(self.get(0), self.get(1), IpPrefix.parse(SITE_ROUTE))),
                     List.of(), "tail.example"));
             client.adoptAsTailnetClient(dev);
-            String url = "http://" + SITE_HOST + ":" + site.getAddress().getPort() + "/";
+            String url = "http://" + SITE_HOST + ":" + site.port() + "/";
             Cmd.Result warm = client.exec(20, "curl", "-sS", "--max-time", "10", url);
             assertEquals("site", warm.output(), "the site answers through the router");
 
@@ -117,16 +110,8 @@ class PingRelayEndToEndTest {
             if (pings != null) {
                 pings.destroyForcibly();
             }
-            if (netstack != null) {
-                netstack.close();
-            }
-            if (site != null) {
-                site.stop(0);
-            }
-            Cmd.run("nft", "delete", "table", "ip", table);
-            Cmd.run("ip", "addr", "del", SILENT_HOST + "/32", "dev", "lo");
-            Cmd.run("ip", "addr", "del", SITE_HOST + "/32", "dev", "lo");
-            Files.writeString(PING_GROUP_RANGE, savedRange);
+            Teardown.closeAll(netstack, site, () -> Cmd.run("nft", "delete", "table", "ip", table),
+                    () -> Files.writeString(PING_GROUP_RANGE, savedRange));
         }
     }
 }

@@ -9,13 +9,14 @@ import dev.loomstack.packet.IpPrefix;
 import dev.loomstack.packet.PacketBufferPool;
 import dev.loomstack.testing.Await;
 import dev.loomstack.testing.Cmd;
+import dev.loomstack.testing.LoopbackAddress;
 import dev.loomstack.testing.NetNs;
 import dev.loomstack.testing.Privileges;
+import dev.loomstack.testing.Teardown;
+import dev.loomstack.testing.UdpEchoServer;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
-import java.net.DatagramPacket;
-import java.net.DatagramSocket;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.ServerSocket;
@@ -46,16 +47,15 @@ class RouteWithdrawalEndToEndTest {
 
     private NetNs client;
     private Netstack netstack;
-    private boolean siteAddressAdded;
+    private LoopbackAddress siteAddress;
     private ServerSocket tcpEcho;
-    private DatagramSocket udpEcho;
+    private UdpEchoServer udpEcho;
     private Path workDir;
 
     @BeforeAll
     void start() throws Exception {
         Privileges.assumeRootAndTun();
-        Cmd.run("ip", "addr", "add", SITE_HOST + "/32", "dev", "lo").check();
-        siteAddressAdded = true;
+        siteAddress = LoopbackAddress.add(SITE_HOST);
         workDir = Files.createTempDirectory("route-withdrawal");
 
         String dev = NetNs.uniqueDeviceName("lsrw");
@@ -77,19 +77,7 @@ class RouteWithdrawalEndToEndTest {
                 }
             }
         });
-        udpEcho = new DatagramSocket(new InetSocketAddress(InetAddress.getByName(SITE_HOST), 0));
-        Thread.ofVirtual().start(() -> {
-            byte[] buf = new byte[2048];
-            while (!udpEcho.isClosed()) {
-                try {
-                    DatagramPacket p = new DatagramPacket(buf, buf.length);
-                    udpEcho.receive(p);
-                    udpEcho.send(new DatagramPacket(buf, p.getLength(), p.getSocketAddress()));
-                } catch (IOException e) {
-                    return;
-                }
-            }
-        });
+        udpEcho = UdpEchoServer.start(new InetSocketAddress(InetAddress.getByName(SITE_HOST), 0));
     }
 
     private static void echo(Socket s) {
@@ -109,21 +97,7 @@ class RouteWithdrawalEndToEndTest {
 
     @AfterAll
     void stop() throws Exception {
-        if (tcpEcho != null) {
-            tcpEcho.close();
-        }
-        if (udpEcho != null) {
-            udpEcho.close();
-        }
-        if (netstack != null) {
-            netstack.close();
-        }
-        if (client != null) {
-            client.close();
-        }
-        if (siteAddressAdded) {
-            Cmd.run("ip", "addr", "del", SITE_HOST + "/32", "dev", "lo");
-        }
+        Teardown.closeAll(tcpEcho, udpEcho, netstack, client, siteAddress);
         if (workDir != null) {
             Files.deleteIfExists(workDir.resolve("go"));
             Files.deleteIfExists(workDir);
@@ -136,7 +110,7 @@ class RouteWithdrawalEndToEndTest {
         Path go = workDir.resolve("go");
         CompletableFuture<Cmd.Result> run = CompletableFuture.supplyAsync(() -> client.exec(60, "python3", "-u",
                 script.toString(), SITE_HOST, String.valueOf(tcpEcho.getLocalPort()),
-                String.valueOf(udpEcho.getLocalPort()), go.toString()));
+                String.valueOf(udpEcho.port()), go.toString()));
         Await.until(Duration.ofSeconds(20), "both flows are open",
                 () -> run.isDone() || netstack.flows().stream().filter(f -> f.state().equals("open")).count() == 2);
         assertFalse(run.isDone(), () -> "the client ended early: " + run.join().output());

@@ -9,8 +9,10 @@ import dev.loomstack.link.TunLink;
 import dev.loomstack.packet.IpPrefix;
 import dev.loomstack.packet.PacketBufferPool;
 import dev.loomstack.testing.Cmd;
+import dev.loomstack.testing.LoopbackAddress;
 import dev.loomstack.testing.NetNs;
 import dev.loomstack.testing.Privileges;
+import dev.loomstack.testing.Teardown;
 import java.io.IOException;
 import java.lang.management.ManagementFactory;
 import java.net.InetAddress;
@@ -45,15 +47,14 @@ class UdpFlowsEndToEndTest {
 
     private NetNs client;
     private Netstack netstack;
-    private boolean siteAddressAdded;
+    private LoopbackAddress siteAddress;
     private DatagramChannel echo;
     private Thread echoThread;
 
     @BeforeEach
     void start() throws Exception {
         Privileges.assumeRootAndTun();
-        Cmd.run("ip", "addr", "add", SITE_HOST + "/32", "dev", "lo").check();
-        siteAddressAdded = true;
+        siteAddress = LoopbackAddress.add(SITE_HOST);
         String dev = NetNs.uniqueDeviceName("lsuf");
         client = NetNs.create();
         // A deeper link pool: the flood's datagrams arrive in bursts.
@@ -89,15 +90,7 @@ class UdpFlowsEndToEndTest {
             echo.close();
             echoThread.join(Duration.ofSeconds(5));
         }
-        if (netstack != null) {
-            netstack.close();
-        }
-        if (client != null) {
-            client.close();
-        }
-        if (siteAddressAdded) {
-            Cmd.run("ip", "addr", "del", SITE_HOST + "/32", "dev", "lo");
-        }
+        Teardown.closeAll(netstack, client, siteAddress);
     }
 
     private Cmd.Result flood(int flows, int seconds) throws Exception {

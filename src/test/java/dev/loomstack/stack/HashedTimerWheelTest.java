@@ -82,9 +82,7 @@ class HashedTimerWheelTest {
     @Test
     void aWheelWhoseNextTimerIsFarAwaySleepsUntilThen() throws Exception {
         try (HashedTimerWheel wheel = new HashedTimerWheel("test-wheel-sleeps").start()) {
-            long far = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
-            wheel.scheduleAt(far, () -> {});
-            Await.until(Duration.ofSeconds(5), "the thread parks for the far timer", () -> wheel.parkedUntil() == far);
+            parkForAFarTimer(wheel);
             long before = wheel.wakeups();
             // A window to count wake-ups in; the old wheel woke every tick (about 300 times here).
             Thread.sleep(300);
@@ -96,9 +94,7 @@ class HashedTimerWheelTest {
     @Test
     void anEarlierTimerWakesTheParkedThread() throws Exception {
         try (HashedTimerWheel wheel = new HashedTimerWheel("test-wheel-earlier").start()) {
-            long far = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
-            wheel.scheduleAt(far, () -> {});
-            Await.until(Duration.ofSeconds(5), "the thread parks for the far timer", () -> wheel.parkedUntil() == far);
+            parkForAFarTimer(wheel);
             long near = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(20);
             AtomicLong ranAt = new AtomicLong();
             wheel.scheduleAt(near, () -> ranAt.set(System.nanoTime()));
@@ -106,6 +102,13 @@ class HashedTimerWheelTest {
             assertTrue(ranAt.get() >= near, "not before its deadline");
             assertEquals(1, wheel.pending(), "the far timer is still pending");
         }
+    }
+
+    /** Schedules a timer a minute away and waits until the wheel's thread parks for it. */
+    private static void parkForAFarTimer(HashedTimerWheel wheel) {
+        long far = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+        wheel.scheduleAt(far, () -> {});
+        Await.until(Duration.ofSeconds(5), "the thread parks for the far timer", () -> wheel.parkedUntil() == far);
     }
 
     @Test

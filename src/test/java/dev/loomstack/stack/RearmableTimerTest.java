@@ -23,16 +23,23 @@ class RearmableTimerTest {
         ranAt.add(timers.clock().nanoTime());
     });
 
-    @Test
-    void movingTheDeadlineLaterLeavesTheWheelAloneUntilTheOldDeadline() {
+    /** Runs what the timer's owner does, holding the owner's lock as the owner must. */
+    private void asOwner(Runnable action) {
         lock.lock();
         try {
-            timer.armAt(100);
-            timer.armAt(200);
-            timer.armAt(300);
+            action.run();
         } finally {
             lock.unlock();
         }
+    }
+
+    @Test
+    void movingTheDeadlineLaterLeavesTheWheelAloneUntilTheOldDeadline() {
+        asOwner(() -> {
+            timer.armAt(100);
+            timer.armAt(200);
+            timer.armAt(300);
+        });
         assertEquals(1, timers.pending(), "one wheel entry");
         assertEquals(100, timers.nextDeadline(), "still at the first deadline");
         timers.advanceNanos(150);
@@ -47,13 +54,10 @@ class RearmableTimerTest {
 
     @Test
     void movingTheDeadlineEarlierReschedulesAtOnce() {
-        lock.lock();
-        try {
+        asOwner(() -> {
             timer.armAt(300);
             timer.armAt(100);
-        } finally {
-            lock.unlock();
-        }
+        });
         assertEquals(1, timers.pending(), "the later entry was cancelled");
         assertEquals(100, timers.nextDeadline());
         timers.advanceNanos(1000);
@@ -63,16 +67,13 @@ class RearmableTimerTest {
 
     @Test
     void cancelRemovesTheWheelEntry() {
-        lock.lock();
-        try {
+        asOwner(() -> {
             timer.armAfter(100);
             assertTrue(timer.armed());
             assertEquals(100, timer.deadline());
             timer.cancel();
             assertFalse(timer.armed());
-        } finally {
-            lock.unlock();
-        }
+        });
         assertEquals(0, timers.pending());
         timers.advanceNanos(1000);
         assertEquals(List.of(), ranAt);
@@ -80,26 +81,20 @@ class RearmableTimerTest {
 
     @Test
     void aDisarmedTimerKeepsItsEntryWhichFiresEmptyOrServesTheNextArm() {
-        lock.lock();
-        try {
+        asOwner(() -> {
             timer.armAt(100);
             timer.disarm();
-        } finally {
-            lock.unlock();
-        }
+        });
         assertEquals(1, timers.pending());
         timers.advanceNanos(150);
         assertEquals(List.of(), ranAt, "a disarmed timer does not run");
         assertEquals(0, timers.pending(), "its entry is gone");
 
-        lock.lock();
-        try {
+        asOwner(() -> {
             timer.armAt(200);
             timer.disarm();
             timer.armAt(250);
-        } finally {
-            lock.unlock();
-        }
+        });
         assertEquals(1, timers.pending(), "re-armed on the same entry");
         timers.advanceNanos(1000);
         assertEquals(List.of(250L), ranAt);
@@ -114,12 +109,7 @@ class RearmableTimerTest {
                 self[0].armAfter(50);
             }
         });
-        lock.lock();
-        try {
-            self[0].armAt(100);
-        } finally {
-            lock.unlock();
-        }
+        asOwner(() -> self[0].armAt(100));
         timers.advanceNanos(1000);
         assertEquals(List.of(100L, 150L, 200L), ranAt);
         assertEquals(0, timers.pending());

@@ -24,6 +24,15 @@ class OutOfOrderQueueTest {
         return out;
     }
 
+    /** A queue holding the given ranges, as start,end pairs in order of arrival. */
+    private static OutOfOrderQueue holding(long... startEndPairs) {
+        OutOfOrderQueue q = new OutOfOrderQueue();
+        for (int i = 0; i < startEndPairs.length; i += 2) {
+            q.add(startEndPairs[i], startEndPairs[i + 1]);
+        }
+        return q;
+    }
+
     @Test
     void overlappingAndAdjacentArrivalsMergeIntoOneRange() {
         OutOfOrderQueue q = new OutOfOrderQueue();
@@ -59,10 +68,7 @@ class OutOfOrderQueueTest {
 
     @Test
     void advanceDeliversTheRangesTheStreamReaches() {
-        OutOfOrderQueue q = new OutOfOrderQueue();
-        q.add(10, 20);
-        q.add(30, 40);
-        q.add(50, 60);
+        OutOfOrderQueue q = holding(10, 20, 30, 40, 50, 60);
         assertEquals(5, q.advance(5), "a hole remains before the first range");
         assertEquals(3, q.rangeCount());
         assertEquals(20, q.advance(10), "the stream reaches the first range exactly");
@@ -99,12 +105,7 @@ class OutOfOrderQueueTest {
 
     @Test
     void sackBlocksPutTheLatestArrivalFirstThenTheMostRecentOthers() {
-        OutOfOrderQueue q = new OutOfOrderQueue();
-        q.add(100, 110);
-        q.add(300, 310);
-        q.add(500, 510);
-        q.add(700, 710);
-        q.add(900, 910);
+        OutOfOrderQueue q = holding(100, 110, 300, 310, 500, 510, 700, 710, 900, 910);
         assertArrayEquals(new long[] {900, 910, 700, 710, 500, 510, 300, 310}, blocks(q, 4));
         assertArrayEquals(new long[] {900, 910, 700, 710, 500, 510}, blocks(q, 3), "three beside timestamps");
         // A duplicate inside an older range triggers the next ACK: its block comes first.

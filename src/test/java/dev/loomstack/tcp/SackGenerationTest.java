@@ -34,21 +34,22 @@ class SackGenerationTest {
         return timestamps ? TcpPeer.timestampOption(PEER_TS + 1, tsEcr) : NONE;
     }
 
-    /** Four separate ranges past a hole at RCV.NXT. */
-    private static void holdFourRanges(TcpPeer p, int ours, boolean timestamps) {
+    /** An accepted connection whose receiver holds four separate ranges past a hole at RCV.NXT. */
+    private static TcpEndpoint holdingFourRanges(TcpPeer p, boolean timestamps) throws Exception {
+        TcpListener l = p.tcp.listen(TcpPeer.LOCAL, PORT, 8);
+        int ours = handshake(p, l, timestamps);
+        TcpEndpoint ep = l.accept(SECOND);
         for (int k = 1; k <= 4; k++) {
             p.send(PEER_PORT, PORT, PEER_ISS + 1 + 2000 * k, ours, ACK, 65535, options(timestamps, 0), new byte[100]);
         }
+        return ep;
     }
 
     @Test
     void fourBlocksWithoutTimestampsThreeBesideThem() throws Exception {
         for (boolean timestamps : new boolean[] {false, true}) {
             try (TcpPeer p = new TcpPeer()) {
-                TcpListener l = p.tcp.listen(TcpPeer.LOCAL, PORT, 8);
-                int ours = handshake(p, l, timestamps);
-                l.accept(SECOND);
-                holdFourRanges(p, ours, timestamps);
+                holdingFourRanges(p, timestamps);
                 List<Seg> acks = p.take();
                 assertEquals(4, acks.size(), "each out-of-order segment is acknowledged at once");
                 Seg last = acks.getLast();
@@ -64,10 +65,7 @@ class SackGenerationTest {
     void dataSegmentsCarryingSackBlocksFitTheMtuUnfragmented() throws Exception {
         for (boolean timestamps : new boolean[] {false, true}) {
             try (TcpPeer p = new TcpPeer()) {
-                TcpListener l = p.tcp.listen(TcpPeer.LOCAL, PORT, 8);
-                int ours = handshake(p, l, timestamps);
-                TcpEndpoint ep = l.accept(SECOND);
-                holdFourRanges(p, ours, timestamps);
+                TcpEndpoint ep = holdingFourRanges(p, timestamps);
                 p.take();
                 ep.setNagle(false);
                 ep.write(new byte[20_000], 0, 20_000, SECOND);

@@ -242,6 +242,22 @@ class TcpStateMachineTest {
         c.ack(65535);
     }
 
+    /** The tail-loss probe a test waits for, and how many milliseconds it came after the wait began. */
+    private record Probe(Seg segment, long waitedMs) {}
+
+    /** Steps the clock 1 ms at a time for up to 200 ms; the first segment sent then, alone, or null. */
+    private static Probe nextProbe(TcpPeer p) {
+        for (int ms = 1; ms <= 200; ms++) {
+            p.advance(Duration.ofMillis(1));
+            List<Seg> out = p.take();
+            if (!out.isEmpty()) {
+                assertEquals(1, out.size(), "one probe: " + out);
+                return new Probe(out.getFirst(), ms);
+            }
+        }
+        return null;
+    }
+
     @Test
     void aLoneSegmentWhoseAckIsDelayedDrawsNoTailLossProbe() throws Exception {
         try (TcpPeer p = new TcpPeer()) {
@@ -311,22 +327,13 @@ class TcpStateMachineTest {
             c.localSeq = flight.getFirst().seq() + mss;
             c.ack(65535);
             assertTrue(p.take().isEmpty());
-            Seg probe = null;
-            long waited = 0;
-            for (int ms = 1; ms <= 200 && probe == null; ms++) {
-                p.advance(Duration.ofMillis(1));
-                List<Seg> out = p.take();
-                if (!out.isEmpty()) {
-                    assertEquals(1, out.size(), "one probe: " + out);
-                    probe = out.getFirst();
-                    waited = ms;
-                }
-            }
+            Probe probe = nextProbe(p);
             assertTrue(probe != null, "the lost tail was never probed");
             // RFC 8985 section 7.3: with no new data to send, the probe is the last segment again.
-            assertEquals(flight.getLast().seq(), probe.seq());
-            assertEquals(mss, probe.payloadLength());
-            assertTrue(waited >= 40 && waited <= 42, "probed 2 * SRTT after the last ACK, well before the RTO: " + waited);
+            assertEquals(flight.getLast().seq(), probe.segment().seq());
+            assertEquals(mss, probe.segment().payloadLength());
+            assertTrue(probe.waitedMs() >= 40 && probe.waitedMs() <= 42,
+                    "probed 2 * SRTT after the last ACK, well before the RTO: " + probe.waitedMs());
             assertEquals(1, p.stats.tcp.tlpRecovery.value());
             assertEquals(0, p.stats.tcp.timeouts.value(), "no RTO was needed");
         }
@@ -342,21 +349,11 @@ class TcpStateMachineTest {
             List<Seg> flight = p.take();
             assertEquals(3, flight.size(), "three full segments: " + flight);
             // Nothing arrives: no ACK at all, only the probe can draw one before the RTO.
-            Seg probe = null;
-            long waited = 0;
-            for (int ms = 1; ms <= 200 && probe == null; ms++) {
-                p.advance(Duration.ofMillis(1));
-                List<Seg> out = p.take();
-                if (!out.isEmpty()) {
-                    assertEquals(1, out.size(), "one probe: " + out);
-                    probe = out.getFirst();
-                    waited = ms;
-                }
-            }
+            Probe probe = nextProbe(p);
             assertTrue(probe != null, "the lost flight was never probed");
-            assertEquals(flight.getLast().seq(), probe.seq());
-            assertTrue(waited >= 40 && waited <= 42, "probed 2 * SRTT after the flight went out, well before the RTO: "
-                    + waited);
+            assertEquals(flight.getLast().seq(), probe.segment().seq());
+            assertTrue(probe.waitedMs() >= 40 && probe.waitedMs() <= 42,
+                    "probed 2 * SRTT after the flight went out, well before the RTO: " + probe.waitedMs());
             assertEquals(1, p.stats.tcp.tlpRecovery.value());
             assertEquals(0, p.stats.tcp.timeouts.value());
         }
