@@ -49,15 +49,8 @@ final class ByteRing {
         if (n == 0) {
             return 0;
         }
-        ensure(size + n);
-        int tail = (head + size) % buf.length;
-        int first = Math.min(n, buf.length - tail);
-        System.arraycopy(src, off, buf, tail, first);
-        if (n > first) {
-            System.arraycopy(src, off + first, buf, 0, n - first);
-        }
-        size += n;
-        extent = Math.max(extent, size);
+        store(size, src, off, n);
+        commit(n);
         return n;
     }
 
