@@ -20,7 +20,7 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
 
-/** The JSON shapes of the admin API, in the seed's vocabulary. */
+/** The JSON shapes of the admin API, in Tailscale's vocabulary. */
 public final class ApiModel {
     /** A DNS label sequence: letters, digits, hyphens, dots; what a node name may be. */
     static final String NAME_PATTERN = "^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$";

@@ -100,7 +100,7 @@ public record LoomstackProperties(
         }
 
         /**
-         * Keep-alive (the seed leaves it at gVisor's defaults with a TODO to make it tunable).
+         * Keep-alive (Tailscale's netstack leaves it at gVisor's defaults with a TODO to make it tunable).
          * Unset values keep {@link TcpSettings}' defaults.
          */
         public record KeepAlive(Boolean enabled, Duration idle, Duration interval, @Min(1) Integer count) {}

@@ -12,7 +12,7 @@ import java.time.Duration;
 
 /** Carries MagicDNS queries over the stack's UDP and TCP (RFC 1035 section 4.2). */
 public final class MagicDnsServer {
-    /** The seed's read deadline for more queries on one UDP flow. */
+    /** Tailscale's read deadline for more queries on one UDP flow. */
     public static final Duration UDP_READ_DEADLINE = Duration.ofMillis(150);
     /** An idle DNS-over-TCP connection is closed after this (RFC 7766 section 6.2.3 suggests seconds). */
     public static final Duration TCP_IDLE_TIMEOUT = Duration.ofSeconds(10);
@@ -30,7 +30,7 @@ public final class MagicDnsServer {
     }
 
     /**
-     * Serves queries on a UDP flow until none arrives for {@link #UDP_READ_DEADLINE} (the seed's
+     * Serves queries on a UDP flow until none arrives for {@link #UDP_READ_DEADLINE} (Tailscale's
      * {@code handleMagicDNSUDP}), then closes it.
      */
     public void serveUdp(UdpEndpoint ep) {

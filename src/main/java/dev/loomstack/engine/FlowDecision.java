@@ -3,7 +3,7 @@ package dev.loomstack.engine;
 import java.util.function.Consumer;
 
 /**
- * What a registered flow handler says about a new flow (the seed's {@code GetTCPHandlerForFlow}
+ * What a registered flow handler says about a new flow (Tailscale's {@code GetTCPHandlerForFlow}
  * and {@code GetUDPHandlerForFlow}): take it with a handler, refuse it, or let the engine's own
  * routing decide.
  *

@@ -10,7 +10,7 @@ import java.util.function.Consumer;
 
 /**
  * Handlers the embedding application registers for flows it serves itself: per-flow deciders for
- * TCP and UDP (asked first), and intercepted own-address TCP ports (the seed's peerAPI, SSH and
+ * TCP and UDP (asked first), and intercepted own-address TCP ports (Tailscale's peerAPI, SSH and
  * web-server cases), which are taken even when own addresses are not otherwise processed.
  */
 public final class FlowHandlers {

@@ -10,14 +10,14 @@ import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.LongAdder;
 
 /**
- * The per-client half of the in-flight limits (the seed's {@code connsInFlightByClient} and
+ * The per-client half of the in-flight limits (Tailscale's {@code connsInFlightByClient} and
  * {@code decrementInFlightTCPForward}); the global half is the {@link dev.loomstack.tcp.TcpForwarder}'s
  * own limit. A client is keyed by its IP address. The forwarder guarantees one {@link #admit}
  * per in-flight four-tuple, so retransmitted SYNs never count twice; every admitted four-tuple is
  * released exactly once.
  */
 public final class InFlightLimiter implements SynGate {
-    /** Process-wide: every engine in the JVM adds to it, as the seed's client metric. */
+    /** Process-wide: every engine in the JVM adds to it, as Tailscale's client metric. */
     static final LongAdder PROCESS_DROPPED_PER_CLIENT = new LongAdder();
 
     private final ConcurrentHashMap<IpAddress, AtomicInteger> byClient = new ConcurrentHashMap<>();

@@ -9,7 +9,7 @@ import java.util.Set;
 import java.util.function.Predicate;
 
 /**
- * Which inbound packets the engine takes (the seed's {@code shouldProcessInbound}) and which echo
+ * Which inbound packets the engine takes (Tailscale's {@code shouldProcessInbound}) and which echo
  * requests it relays (its {@code shouldHandlePing}). Pure decisions over the current local
  * addresses, advertised routes and intercepted ports, so they can be tested as tables.
  */
@@ -85,7 +85,7 @@ public final class InboundPolicy {
 
     /**
      * True when a packet to {@code dst} (transport {@code protocol}, destination port
-     * {@code dstPort} or -1) is for the engine. Order as the seed: intercepted own-address TCP
+     * {@code dstPort} or -1) is for the engine. Order as Tailscale's netstack: intercepted own-address TCP
      * ports, 4via6, own addresses, then subnets (only those advertised). A destination the netmap
      * no longer routes is still taken for TCP and UDP while open flows hold it, so their packets
      * keep arriving; a new flow to it then reaches the engine, which refuses it (a RST, a counted

@@ -7,7 +7,7 @@ import dev.loomstack.packet.PacketBuffer;
 import java.util.concurrent.atomic.LongAdder;
 
 /**
- * Where packets the stack generates go (the seed's {@code inject} loop): a packet from the service
+ * Where packets the stack generates go (Tailscale's {@code inject} loop): a packet from the service
  * IP answers the host side, everything else goes to the tailnet peer. On a single TUN both sides
  * are the same device; the decision stays explicit and counted so that a deployment with a
  * separate host path only swaps the {@code hostSide} link.

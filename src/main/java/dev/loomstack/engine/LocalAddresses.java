@@ -5,7 +5,7 @@ import java.util.Collection;
 import java.util.Set;
 
 /**
- * The node's own addresses (the seed's {@code atomicIsLocalIPFunc}): replaced as a whole when a
+ * The node's own addresses (Tailscale's {@code atomicIsLocalIPFunc}): replaced as a whole when a
  * netmap arrives, read lock-free on every packet.
  */
 public final class LocalAddresses {

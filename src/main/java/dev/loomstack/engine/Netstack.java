@@ -49,7 +49,7 @@ import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Consumer;
 
 /**
- * The router's engine (the seed's {@code Impl}): owns the stack on one link, decides which flows
+ * The router's engine (Tailscale's {@code Impl}): owns the stack on one link, decides which flows
  * it takes, and re-originates them as host sockets. Created with {@link #create}, started with
  * {@link #start}, stopped with {@link #close}, which leaves no thread or device behind.
  */
@@ -108,8 +108,8 @@ public final class Netstack implements RouterControl, AutoCloseable {
      * @param reassemblyMemoryCap  bytes of fragments held for reassembly
      * @param tcp                  TCP settings
      * @param limits               in-flight limits; null derives them from the JVM's memory
-     * @param processLocalIps      take flows to the node's own addresses (the seed's {@code ProcessLocalIPs})
-     * @param processSubnets       take flows to advertised subnets (the seed's {@code ProcessSubnets})
+     * @param processLocalIps      take flows to the node's own addresses (Tailscale's {@code ProcessLocalIPs})
+     * @param processSubnets       take flows to advertised subnets (Tailscale's {@code ProcessSubnets})
      * @param dnsUpstreams         where MagicDNS forwards names it does not own
      * @param deniedHostPorts      ports of the router host itself never forwarded to, by any path
      *                             (the service's own HTTP ports, the operator's list); see {@link HostPortGuard}
@@ -305,7 +305,7 @@ public final class Netstack implements RouterControl, AutoCloseable {
     // ---- inbound decisions ---------------------------------------------------------------------
 
     /**
-     * The seed's {@code shouldProcessInbound}, on the raw packet. Malformed headers pass so the IP
+     * Tailscale's {@code shouldProcessInbound}, on the raw packet. Malformed headers pass so the IP
      * layer counts them; the destination is read into a small value the JIT keeps off the heap.
      */
     private boolean shouldProcessInbound(PacketBuffer p) {
@@ -346,7 +346,7 @@ public final class Netstack implements RouterControl, AutoCloseable {
     }
 
     /**
-     * The seed's {@code shouldHandlePing} and {@code userPing}: echo requests to subnet hosts and
+     * Tailscale's {@code shouldHandlePing} and {@code userPing}: echo requests to subnet hosts and
      * 4via6 addresses are relayed and answered only when the real host answers; own addresses are
      * answered at once.
      */
@@ -408,7 +408,7 @@ public final class Netstack implements RouterControl, AutoCloseable {
 
     // ---- TCP -----------------------------------------------------------------------------------
 
-    /** The seed's {@code acceptTCP}: decide, dial upstream before the handshake, then copy. */
+    /** Tailscale's {@code acceptTCP}: decide, dial upstream before the handshake, then copy. */
     private void acceptTcp(ForwarderRequest request) {
         TransportEndpointId id = request.id();
         if (draining) {
@@ -519,7 +519,7 @@ public final class Netstack implements RouterControl, AutoCloseable {
 
     // ---- UDP -----------------------------------------------------------------------------------
 
-    /** The seed's {@code acceptUDP}/{@code forwardUDP}. */
+    /** Tailscale's {@code acceptUDP}/{@code forwardUDP}. */
     private void acceptUdp(UdpForwarderRequest request) {
         TransportEndpointId id = request.id();
         if (draining) {
@@ -588,12 +588,12 @@ public final class Netstack implements RouterControl, AutoCloseable {
         throw new SocketException("no self address of " + (dst.v4() ? "IPv4" : "IPv6") + " to dial " + dst + " from");
     }
 
-    /** The seed's {@code DialContextTCP}: a connection from this node into the tailnet. */
+    /** Tailscale's {@code DialContextTCP}: a connection from this node into the tailnet. */
     public TcpConn dialTcp(IpAddress dst, int port, Duration timeout) throws IOException {
         return new TcpConn(tcp.connect(sourceFor(dst), dst, port, timeout.toNanos()));
     }
 
-    /** The seed's {@code DialContextUDP}: a connected datagram socket into the tailnet. */
+    /** Tailscale's {@code DialContextUDP}: a connected datagram socket into the tailnet. */
     public UdpConn dialUdp(IpAddress dst, int port) throws IOException {
         UdpEndpoint ep = udp.bind(sourceFor(dst), 0);
         ep.connect(dst, port);
@@ -603,7 +603,7 @@ public final class Netstack implements RouterControl, AutoCloseable {
     // ---- RouterControl -------------------------------------------------------------------------
 
     /**
-     * The seed's {@code UpdateNetstackIPs}: registers the self addresses (and, when subnets are
+     * Tailscale's {@code UpdateNetstackIPs}: registers the self addresses (and, when subnets are
      * processed, the advertised routes), removes what the new map dropped, swaps the local address
      * set atomically and rebuilds the MagicDNS zone.
      */
@@ -685,7 +685,7 @@ public final class Netstack implements RouterControl, AutoCloseable {
         return null;
     }
 
-    /** The engine's own figures, after the seed's {@code ExpVar()} keys. */
+    /** The engine's own figures, after Tailscale's {@code ExpVar()} keys. */
     static final List<String> ENGINE_KEYS = List.of(
             "gauge_tcp_forward_in_flight_limit", "gauge_tcp_forward_in_flight_per_client_limit",
             "gauge_tcp_forward_in_flight", "counter_tcp_forward_max_in_flight_per_client_drop",
@@ -707,7 +707,7 @@ public final class Netstack implements RouterControl, AutoCloseable {
         return keys;
     }
 
-    /** The seed's {@code ExpVar()} keys, then the engine's own figures. */
+    /** Tailscale's {@code ExpVar()} keys, then the engine's own figures. */
     @Override
     public Map<String, Long> expvar() {
         Map<String, Long> m = new LinkedHashMap<>(stats.expvar());

@@ -5,8 +5,8 @@ import java.util.List;
 import java.util.Objects;
 
 /**
- * What the admin pushes: the self node, the peers and the tailnet DNS domain (the subset of the
- * seed's {@code netmap.NetworkMap} that the netstack reads).
+ * What the admin pushes: the self node, the peers and the tailnet DNS domain (the subset of
+ * Tailscale's {@code netmap.NetworkMap} that the netstack reads).
  */
 public record NetworkMap(Node selfNode, List<Node> peers, String domain) {
     /** The map in force before any has been applied: the embedded self addresses, no peers. */

@@ -6,7 +6,7 @@ import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
 
 /**
- * Which tailnet client is behind a backend-side local socket (the seed's {@code proxymap.Mapper}):
+ * Which tailnet client is behind a backend-side local socket (Tailscale's {@code proxymap.Mapper}):
  * every forwarded flow registers its upstream socket's local {@code ip:port} for as long as it
  * lives, so a local service seeing a connection from {@code 127.0.0.1:54321} can ask who it is.
  */

@@ -22,7 +22,7 @@ public interface RouterControl {
 
     Optional<Whois> whois(InetSocketAddress local);
 
-    /** The seed's {@code ExpVar()} keys and values, plus the process-wide client metrics. */
+    /** Tailscale's {@code ExpVar()} keys and values, plus the process-wide client metrics. */
     Map<String, Long> expvar();
 
     /** True when the link is up and serving. */

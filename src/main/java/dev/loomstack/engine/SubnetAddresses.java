@@ -13,17 +13,17 @@ import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * Who holds each address on the NIC: the netmap (its self addresses and routes) and the open
- * forwarded flows (the seed's {@code connsOpenBySubnetIP}). An address is registered while either
+ * forwarded flows (Tailscale's {@code connsOpenBySubnetIP}). An address is registered while either
  * holds it and removed when the last holder lets go. An address held by open flows also stays
  * routable for them ({@link #heldByFlows}, consulted by the {@link InboundPolicy}) when the netmap
- * no longer routes it: as in Tailscale's netstack, a netmap update decides only new flows. This is the fix for the seed's
- * {@code UpdateNetstackIPs} TODO: there a netmap update skipped removing any address with open
+ * no longer routes it: as in Tailscale's netstack, a netmap update decides only new flows. This
+ * settles the TODO in Tailscale's {@code UpdateNetstackIPs}: there a netmap update skipped removing any address with open
  * flows (so an address both advertised and in use could later be removed by the flow count while
  * still advertised, or stay forever once un-advertised); here each holder is counted separately.
  */
 public final class SubnetAddresses {
     private static final System.Logger LOG = System.getLogger(SubnetAddresses.class.getName());
-    /** Never installed by the netmap, so never the netmap's to remove (as the seed). */
+    /** Never installed by the netmap, so never the netmap's to remove (as in Tailscale's netstack). */
     static final IpPrefix V4_BROADCAST = IpPrefix.host(IpAddress.V4_BROADCAST);
 
     private final Stack stack;
@@ -72,7 +72,7 @@ public final class SubnetAddresses {
     public record Diff(List<IpPrefix> added, List<IpPrefix> removed) {}
 
     /**
-     * Makes {@code next} the netmap's set of prefixes (the seed's {@code UpdateNetstackIPs}): new
+     * Makes {@code next} the netmap's set of prefixes (Tailscale's {@code UpdateNetstackIPs}): new
      * ones are registered, dropped ones removed unless open flows still use them.
      */
     public synchronized Diff applyNetmap(Set<IpPrefix> next) {

@@ -3,7 +3,7 @@ package dev.loomstack.engine;
 import dev.loomstack.packet.IpAddress;
 import dev.loomstack.packet.IpPrefix;
 
-/** The tailnet's well-known addresses and ranges (the seed's {@code tsaddr}). */
+/** The tailnet's well-known addresses and ranges (Tailscale's {@code tsaddr}). */
 public final class TailnetAddresses {
     /** The carrier-grade NAT range the tailnet numbers IPv4 nodes from (RFC 6598). */
     public static final IpPrefix CGNAT_RANGE = IpPrefix.parseStrict("100.64.0.0/10");

@@ -12,7 +12,7 @@ import java.time.Duration;
 import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
- * Proxies one TCP flow, as the seed's {@code forwardTCP}: the upstream is dialled first, so a
+ * Proxies one TCP flow, as Tailscale's {@code forwardTCP}: the upstream is dialled first, so a
  * refused or unreachable upstream answers the client with a RST and no handshake ever completes;
  * then the client's handshake completes and two virtual threads copy bytes, carrying half-closes
  * across and turning a reset on one side into a reset on the other.

@@ -6,7 +6,7 @@ import dev.loomstack.stack.Stack;
 import dev.loomstack.stack.Stats;
 import dev.loomstack.stack.TimerService;
 
-/** Builds a {@link Stack} with IPv4 and IPv6 (and their ICMP) installed, as the seed's {@code Create} does. */
+/** Builds a {@link Stack} with IPv4 and IPv6 (and their ICMP) installed, as Tailscale's {@code Create} does. */
 public final class IpStack {
     private IpStack() {}
 

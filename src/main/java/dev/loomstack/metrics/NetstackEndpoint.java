@@ -5,7 +5,7 @@ import java.util.Map;
 import org.springframework.boot.actuate.endpoint.annotation.Endpoint;
 import org.springframework.boot.actuate.endpoint.annotation.ReadOperation;
 
-/** {@code /actuator/netstack}: the seed's {@code ExpVar()} keys and values as flat JSON. */
+/** {@code /actuator/netstack}: Tailscale's {@code ExpVar()} keys and values as flat JSON. */
 @Endpoint(id = "netstack")
 public class NetstackEndpoint {
     private final RouterControl router;

@@ -9,7 +9,7 @@ import java.time.Duration;
 import java.util.Objects;
 
 /**
- * A blocking stream connection over a Loomstack {@link TcpEndpoint} (the seed's {@code gonet.TCPConn}):
+ * A blocking stream connection over a Loomstack {@link TcpEndpoint} (Tailscale's {@code gonet.TCPConn}):
  * {@link #getInputStream()} reads until the peer's FIN (-1) and throws on a reset;
  * {@link #getOutputStream()} blocks while the send buffer is full. Waiting parks on the
  * endpoint's lock conditions, so thousands of connections on virtual threads cost little.

@@ -8,7 +8,7 @@ import java.net.InetSocketAddress;
 import java.time.Duration;
 
 /**
- * A datagram connection over a userspace {@link UdpEndpoint} (the seed's {@code gonet.UDPConn}):
+ * A datagram connection over a userspace {@link UdpEndpoint} (Tailscale's {@code gonet.UDPConn}):
  * blocking reads with an optional timeout, writes to the connected peer or to any address.
  * Safe to use from virtual threads.
  */

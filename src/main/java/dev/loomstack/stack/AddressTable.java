@@ -7,7 +7,7 @@ import java.util.List;
 import java.util.concurrent.locks.ReentrantLock;
 
 /**
- * The NIC's addresses (the seed's {@code AddProtocolAddress}/{@code RemoveAddress}). Writers copy
+ * The NIC's addresses (Tailscale's {@code AddProtocolAddress}/{@code RemoveAddress}). Writers copy
  * on write under a lock; the hot path looks an address up in the packet's own bytes through an
  * immutable open-addressing snapshot, allocating nothing.
  */

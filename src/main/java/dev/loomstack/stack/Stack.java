@@ -8,7 +8,7 @@ import dev.loomstack.packet.PacketBuffer;
 import dev.loomstack.packet.PacketBufferPool;
 
 /**
- * The stack with its one NIC, as the seed's {@code Create} builds it: promiscuous (every
+ * The stack with its one NIC, as Tailscale's {@code Create} builds it: promiscuous (every
  * destination is accepted, since the router terminates flows for whole subnets), with default
  * IPv4 and IPv6 routes out of the one link. It dispatches inbound packets by IP version to the
  * registered {@link NetworkProtocol}s and is the {@link NetworkOutput} every transport sends through.
@@ -85,7 +85,7 @@ public final class Stack implements NetworkOutput, NetworkDispatcher, AutoClosea
      * Hands a validated transport packet to its protocol and counts the outcome (shared by both IP
      * versions). Returns true when the sender should get a port-unreachable error. A protocol
      * nobody registered is counted and dropped (RFC 1122 section 3.2.2.1 would allow a
-     * protocol-unreachable error; the seed's stack stays silent too).
+     * protocol-unreachable error; Tailscale's stack stays silent too).
      */
     public boolean deliverToTransport(NetworkPacket packet) {
         TransportProtocolHandler t = transports[packet.protocol() & 0xff];

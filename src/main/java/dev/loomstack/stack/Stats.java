@@ -4,7 +4,7 @@ import java.util.LinkedHashMap;
 import java.util.Map;
 
 /**
- * The stack's counters, grouped and named like the seed's {@code ExpVar()} keys: the field
+ * The stack's counters, grouped and named like Tailscale's {@code ExpVar()} keys: the field
  * {@code tcp.activeConnectionOpenings} is exported as {@code counter_tcp_active_connection_openings}.
  * Counters are bumped where the event happens; {@link #expvar()} is the one place that names them.
  */
@@ -72,9 +72,9 @@ public final class Stats {
         public final StatCounter segmentSendErrors = new StatCounter();
         public final StatCounter resetsSent = new StatCounter();
         public final StatCounter resetsReceived = new StatCounter();
-        /** Zero-window probes sent (not part of the seed's export). */
+        /** Zero-window probes sent (not part of Tailscale's export). */
         public final StatCounter persistProbesSent = new StatCounter();
-        /** Keep-alive probes sent (not part of the seed's export). */
+        /** Keep-alive probes sent (not part of Tailscale's export). */
         public final StatCounter keepAliveProbesSent = new StatCounter();
         public final StatCounter retransmits = new StatCounter();
         public final StatCounter fastRecovery = new StatCounter();
@@ -105,7 +105,7 @@ public final class Stats {
         public final StatCounter checksumErrors = new StatCounter();
     }
 
-    /** ICMP counters (not part of the seed's export; shown under {@code counter_icmp_*}). */
+    /** ICMP counters (not part of Tailscale's export; shown under {@code counter_icmp_*}). */
     public static final class IcmpStats {
         public final StatCounter echoRequestsReceived = new StatCounter();
         public final StatCounter echoRepliesSent = new StatCounter();
@@ -115,7 +115,7 @@ public final class Stats {
         public final StatCounter checksumErrors = new StatCounter();
     }
 
-    /** Every counter under its exported name, in the seed's order. */
+    /** Every counter under its exported name, in Tailscale's order. */
     public Map<String, Long> expvar() {
         Map<String, Long> m = new LinkedHashMap<>();
         m.put("counter_dropped_packets", droppedPackets.value());

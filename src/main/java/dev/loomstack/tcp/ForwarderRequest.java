@@ -8,7 +8,7 @@ import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
  * A SYN for which no connection or listener exists, handed to the {@link TcpForwarder}'s handler
- * (the seed's {@code tcp.ForwarderRequest}). The handler either takes it with
+ * (Tailscale's {@code tcp.ForwarderRequest}). The handler either takes it with
  * {@link #createEndpoint} or refuses it with {@link #complete}; until then it counts as in flight.
  */
 public final class ForwarderRequest {

@@ -4,7 +4,7 @@ import dev.loomstack.stack.TransportEndpointId;
 
 /**
  * Admission for new forwarded connections, consulted before the {@link TcpForwarder}'s own global
- * limit (the seed's {@code wrapTCPProtocolHandler}): a gate may refuse a SYN (per-client limits)
+ * limit (Tailscale's {@code wrapTCPProtocolHandler}): a gate may refuse a SYN (per-client limits)
  * and learns when an admitted one stops being in flight, whatever the outcome.
  */
 public interface SynGate {

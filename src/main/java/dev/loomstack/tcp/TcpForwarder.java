@@ -7,7 +7,7 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.Consumer;
 
 /**
- * Turns SYNs for which nothing listens into {@link ForwarderRequest}s (the seed's
+ * Turns SYNs for which nothing listens into {@link ForwarderRequest}s (Tailscale's
  * {@code tcp.NewForwarder(stack, rcvWnd, maxInFlight, handler)}). The handler runs on a virtual
  * thread per request. A retransmitted SYN for a four-tuple already in flight is absorbed; past
  * {@code maxInFlight} new SYNs are dropped and counted ({@code forward_max_in_flight_drop}). The
@@ -30,7 +30,7 @@ public final class TcpForwarder {
     }
 
     /**
-     * The seed's shape: installs itself on {@code protocol}; accepted connections start with a
+     * Tailscale's shape: installs itself on {@code protocol}; accepted connections start with a
      * receive window of {@code receiveWindow} bytes (0 keeps the protocol's default).
      */
     public TcpForwarder(TcpProtocol protocol, int receiveWindow, int maxInFlight, Consumer<ForwarderRequest> handler) {

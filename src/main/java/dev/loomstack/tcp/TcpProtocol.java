@@ -225,7 +225,7 @@ public final class TcpProtocol implements TransportProtocolHandler {
     }
 
     /**
-     * Opens a connection from {@code local} (an ephemeral port) to {@code remote:port}: the seed's
+     * Opens a connection from {@code local} (an ephemeral port) to {@code remote:port}: Tailscale's
      * {@code DialContextTCP}. SYNs are retransmitted until the deadline.
      *
      * @throws java.net.ConnectException when the peer refuses

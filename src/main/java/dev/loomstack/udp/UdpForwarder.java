@@ -8,7 +8,7 @@ import java.util.concurrent.atomic.LongAdder;
 import java.util.function.Consumer;
 
 /**
- * Hands the first datagram of a flow that no endpoint serves to a handler (the seed's
+ * Hands the first datagram of a flow that no endpoint serves to a handler (Tailscale's
  * {@code udp.NewForwarder}). The flow's connected endpoint is created at once, on the reader thread,
  * and the datagram queued in it, so neither it nor the ones that follow are lost while the handler
  * starts; the handler runs on its own virtual thread and takes the endpoint with

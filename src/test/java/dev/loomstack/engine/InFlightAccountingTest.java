@@ -23,7 +23,7 @@ import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.Test;
 
 /**
- * The seed's {@code wrapTCPProtocolHandler} accounting, with the forwarder's global limit and the
+ * Tailscale's {@code wrapTCPProtocolHandler} accounting, with the forwarder's global limit and the
  * engine's per-client limit working together on hand-made SYNs.
  */
 class InFlightAccountingTest {

@@ -10,7 +10,7 @@ import dev.loomstack.stack.StatCounter;
 import dev.loomstack.stack.TransportEndpointId;
 import org.junit.jupiter.api.Test;
 
-/** Per-client in-flight accounting (the seed's {@code connsInFlightByClient}). */
+/** Per-client in-flight accounting (Tailscale's {@code connsInFlightByClient}). */
 class InFlightLimiterTest {
     static final IpAddress A = IpAddress.parse("100.64.0.2");
     static final IpAddress B = IpAddress.parse("100.64.0.3");

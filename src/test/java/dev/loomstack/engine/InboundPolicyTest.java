@@ -10,7 +10,7 @@ import java.util.Set;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 
-/** The seed's {@code shouldProcessInbound} and {@code shouldHandlePing}, as tables. */
+/** Tailscale's {@code shouldProcessInbound} and {@code shouldHandlePing}, as tables. */
 class InboundPolicyTest {
     static final int TCP = 6;
     static final int UDP = 17;

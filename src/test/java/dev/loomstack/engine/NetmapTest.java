@@ -12,7 +12,7 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
-/** The seed's {@code UpdateNetstackIPs} and subnet-address reference counting, on a link with no network behind it. */
+/** Tailscale's {@code UpdateNetstackIPs} and subnet-address reference counting, on a link with no network behind it. */
 class NetmapTest {
     static final IpPrefix SELF4 = IpPrefix.parse("100.64.0.1/32");
     static final IpPrefix SELF6 = IpPrefix.parse("fd7a:115c:a1e0::1/128");
@@ -119,7 +119,7 @@ class NetmapTest {
     }
 
     @Test
-    void expvarHasEverySeedKeyAndTheEngineGauges() {
+    void expvarHasEveryTailscaleKeyAndTheEngineGauges() {
         var m = ns.expvar();
         for (String key : List.of("counter_dropped_packets", "counter_ip_packets_received",
                 "counter_ip_option_unknown_received", "counter_ip_forward_unrouteable", "counter_ip_forward_errors",

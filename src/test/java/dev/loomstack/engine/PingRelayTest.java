@@ -11,7 +11,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.Test;
 
-/** The seed's {@code userPing}: bounded, and a reply only for a host that answered. */
+/** Tailscale's {@code userPing}: bounded, and a reply only for a host that answered. */
 class PingRelayTest {
     static final IpAddress ALIVE = IpAddress.parse("198.18.1.2");
     static final IpAddress DEAD = IpAddress.parse("198.18.1.3");

@@ -23,7 +23,7 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
-/** The seed's forwardUDP against a real loopback echo server. */
+/** Tailscale's forwardUDP against a real loopback echo server. */
 class UdpFlowForwarderTest {
     static final IpAddress CLIENT = IpAddress.parse("100.64.0.2");
     static final IpAddress SELF = IpAddress.parse("100.64.0.1");
