@@ -21,6 +21,7 @@ import java.util.Map;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
+import org.springframework.boot.context.properties.bind.Bindable;
 import org.springframework.boot.context.properties.bind.Binder;
 import org.springframework.boot.env.YamlPropertySourceLoader;
 import org.springframework.core.env.PropertySource;
@@ -65,14 +66,17 @@ class ChartConfigTest {
         environment.getPropertySources().remove(StandardEnvironment.SYSTEM_PROPERTIES_PROPERTY_SOURCE_NAME);
         sources.forEach(environment.getPropertySources()::addLast);
         Binder binder = Binder.get(environment);
-        LoomstackProperties p = binder.bind("loomstack", LoomstackProperties.class).get();
-        assertEquals(List.of("192.0.2.53", "[2001:db8::53]:5353"), p.dns().upstreams());
-        assertEquals(CongestionControlAlgorithm.NEWRENO, p.tcp().congestionControl());
-        assertEquals(Boolean.TRUE, p.tcp().keepAlive().enabled());
-        assertEquals(Duration.ofMinutes(2), p.tcp().keepAlive().idle());
-        assertEquals(Duration.ofSeconds(5), p.tcp().forward().dialTimeout());
-        assertEquals(DataSize.ofKilobytes(64), p.admin().maxBody());
-        assertEquals(List.of(22), p.denyHostPorts());
+        // Section by section: the sections the chart sets through values of their own stay out of it.
+        var dns = binder.bind("loomstack.dns", LoomstackProperties.Dns.class).get();
+        var tcp = binder.bind("loomstack.tcp", LoomstackProperties.Tcp.class).get();
+        var admin = binder.bind("loomstack.admin", LoomstackProperties.Admin.class).get();
+        assertEquals(List.of("192.0.2.53", "[2001:db8::53]:5353"), dns.upstreams());
+        assertEquals(CongestionControlAlgorithm.NEWRENO, tcp.congestionControl());
+        assertEquals(Boolean.TRUE, tcp.keepAlive().enabled());
+        assertEquals(Duration.ofMinutes(2), tcp.keepAlive().idle());
+        assertEquals(Duration.ofSeconds(5), tcp.forward().dialTimeout());
+        assertEquals(DataSize.ofKilobytes(64), admin.maxBody());
+        assertEquals(List.of(22), binder.bind("loomstack.deny-host-ports", Bindable.listOf(Integer.class)).get());
         assertEquals("DEBUG", binder.bind("logging.level.dev.loomstack", String.class).get());
 
         String location = get(envVar(docs, "SPRING_CONFIG_ADDITIONAL_LOCATION").orElseThrow(), "value");

@@ -75,6 +75,17 @@ class HelmChartTest {
     }
 
     @Test
+    void podAnnotationsStayBesideTheChecksums() {
+        Map<String, String> annotations = ChartRender.podAnnotations(render("""
+                podAnnotations:
+                  example.com/owner: network-team
+                """));
+        assertEquals("network-team", annotations.get("example.com/owner"));
+        assertTrue(annotations.containsKey("checksum/admin-token"));
+        assertFalse(annotations.containsKey("checksum/netmap"), "no netmap, nothing to watch");
+    }
+
+    @Test
     void anInitialNetmapBecomesAConfigMapTheServiceCanRead(@TempDir Path tmp) throws Exception {
         List<Map<String, Object>> docs = render("""
                 adminToken:
@@ -108,6 +119,7 @@ class HelmChartTest {
 
         String token = get(find(docs, "Secret", "edge-loomstack-admin"), "data", "token");
         assertEquals("chosen-token-0123456789", new String(Base64.getDecoder().decode(token), StandardCharsets.UTF_8));
+        assertTrue(ChartRender.podAnnotations(docs).containsKey("checksum/netmap"), "a changed netmap restarts the pod");
         Map<String, Object> sm = find(docs, "ServiceMonitor", "edge-loomstack");
         assertEquals("/actuator/prometheus", get(sm, "spec", "endpoints", 0, "path"));
     }
