@@ -51,6 +51,9 @@ class ChartConfigTest {
             logging:
               level:
                 dev.loomstack: DEBUG
+              structured:
+                format:
+                  console: ecs
             """;
 
     @Test
@@ -78,6 +81,7 @@ class ChartConfigTest {
         assertEquals(DataSize.ofKilobytes(64), admin.maxBody());
         assertEquals(List.of(22), binder.bind("loomstack.deny-host-ports", Bindable.listOf(Integer.class)).get());
         assertEquals("DEBUG", binder.bind("logging.level.dev.loomstack", String.class).get());
+        assertEquals("ecs", binder.bind("logging.structured.format.console", String.class).get(), "JSON logs");
 
         String location = get(envVar(docs, "SPRING_CONFIG_ADDITIONAL_LOCATION").orElseThrow(), "value");
         Map<String, Object> mount = volumeMounts(docs).stream().filter(m -> "config".equals(m.get("name"))).findFirst()
