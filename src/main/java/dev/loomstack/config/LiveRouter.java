@@ -1,5 +1,6 @@
 package dev.loomstack.config;
 
+import dev.loomstack.engine.EngineStats;
 import dev.loomstack.engine.FlowInfo;
 import dev.loomstack.engine.InFlightLimits;
 import dev.loomstack.engine.NetmapChange;
@@ -61,6 +62,12 @@ final class LiveRouter implements RouterControl {
     @Override
     public Map<String, Long> expvar() {
         return engine().expvar();
+    }
+
+    @Override
+    public EngineStats engineStats() {
+        Netstack n = lifecycle.netstack();
+        return n == null ? null : n.engineStats();
     }
 
     @Override

@@ -61,6 +61,26 @@ public final class MagicDns {
         return upstreams;
     }
 
+    /** Queries answered from the zone (tailnet names, reverse lookups of tailnet addresses). */
+    public long answeredLocally() {
+        return answeredLocally.sum();
+    }
+
+    /** Queries for other names, sent on to the upstream resolvers. */
+    public long forwarded() {
+        return forwarded.sum();
+    }
+
+    /** Queries dropped unanswered: not parseable, or not a query. */
+    public long malformed() {
+        return malformed.sum();
+    }
+
+    /** Upstream attempts that failed (each upstream tried counts once). */
+    public long upstreamFailures() {
+        return upstreamFailures.sum();
+    }
+
     /** Answers one query ({@code tcp}: it came over TCP, so a large answer need not be truncated). */
     public byte[] handle(byte[] query, int length, boolean tcp) {
         Message q;

@@ -76,6 +76,11 @@ public final class FlowRegistry {
         return e;
     }
 
+    /** Flows opened so far (the ids handed out). */
+    public long opened() {
+        return ids.get();
+    }
+
     public int size() {
         return open.size();
     }

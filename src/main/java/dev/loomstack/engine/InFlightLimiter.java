@@ -76,6 +76,27 @@ public final class InFlightLimiter implements SynGate {
         return c == null ? 0 : c.get();
     }
 
+    /** Attempts in flight now, over every client (no copy: read for every scrape). */
+    public long inFlightTotal() {
+        long total = 0;
+        for (AtomicInteger c : byClient.values()) {
+            total += c.get();
+        }
+        return total;
+    }
+
+    /** Clients now at (or, after the limit was lowered, over) their in-flight limit. */
+    public long clientsAtLimit() {
+        int limit = maxPerClient;
+        long n = 0;
+        for (AtomicInteger c : byClient.values()) {
+            if (c.get() >= limit) {
+                n++;
+            }
+        }
+        return n;
+    }
+
     /** Clients with attempts in flight, and how many each. */
     public Map<IpAddress, Integer> snapshot() {
         Map<IpAddress, Integer> m = new java.util.TreeMap<>();

@@ -67,7 +67,7 @@ public final class Netstack implements RouterControl, AutoCloseable {
     static final ProcessWideCounter FORWARD_DROPPED_ATTEMPTS = new ProcessWideCounter();
 
     private final LinkEndpoint link;
-    private final InjectRouter injector;
+    final InjectRouter injector;
     private final Options options;
     private final Stats stats = new Stats();
     private final PacketBufferPool pool;
@@ -76,27 +76,30 @@ public final class Netstack implements RouterControl, AutoCloseable {
     private final UdpProtocol udp;
     private final TcpProtocol tcp;
     private final TcpForwarder tcpForwarder;
-    private final UdpFlowForwarder udpFlows;
+    final UdpFlowForwarder udpFlows;
     private final UdpForwarder udpForwarder;
     private final LocalAddresses localAddresses = new LocalAddresses();
     private final InboundPolicy policy;
     private final InFlightLimiter limiter;
     private final SubnetAddresses subnetAddresses;
     private final ProxyMap proxyMap = new ProxyMap();
-    private final FlowRegistry flows = new FlowRegistry(Clock.systemUTC());
+    final FlowRegistry flows = new FlowRegistry(Clock.systemUTC());
     private final PingRelay pingRelay;
     private final FlowHandlers handlers;
     private final MagicDnsServer dns;
     private final AtomicReference<NetworkMap> netmap = new AtomicReference<>();
-    private final StatCounter droppedPerClient = new StatCounter();
-    private final StatCounter viaRefused = new StatCounter();
-    private final StatCounter udpNotForwarded = new StatCounter();
+    final StatCounter droppedPerClient = new StatCounter();
+    final StatCounter viaRefused = new StatCounter();
+    final StatCounter udpNotForwarded = new StatCounter();
+    final StatCounter forwardedFromClients = new StatCounter();
+    final StatCounter forwardedToClients = new StatCounter();
     private final Object netmapLock = new Object();
     private volatile InFlightLimits limits;
-    private final HostPortGuard hostPortGuard = new HostPortGuard(new HostAddresses());
+    final HostPortGuard hostPortGuard = new HostPortGuard(new HostAddresses());
     private final TcpFlowForwarder tcpFlows;
-    private final StatCounter refusedWhileDraining = new StatCounter();
-    private final StatCounter linkLosses = new StatCounter();
+    final StatCounter refusedWhileDraining = new StatCounter();
+    final StatCounter linkLosses = new StatCounter();
+    private final EngineStats engineStats;
     private volatile boolean draining;
     private volatile boolean started;
     private volatile boolean closed;
@@ -199,6 +202,7 @@ public final class Netstack implements RouterControl, AutoCloseable {
         stack.setInboundFilter(this::shouldProcessInbound);
         stack.setEchoPolicy(this::onEchoRequest);
         link.onLoss(cause -> linkLosses.increment());
+        this.engineStats = new EngineStats(this);
     }
 
     private Set<Integer> handlersPorts() {
@@ -499,11 +503,13 @@ public final class Netstack implements RouterControl, AutoCloseable {
             @Override
             public void bytesFromClient(int n) {
                 entry.bytesFromClient(n);
+                forwardedFromClients.add(n);
             }
 
             @Override
             public void bytesToClient(int n) {
                 entry.bytesToClient(n);
+                forwardedToClients.add(n);
             }
 
             @Override
@@ -685,65 +691,23 @@ public final class Netstack implements RouterControl, AutoCloseable {
         return null;
     }
 
-    /** The engine's own figures, after Tailscale's {@code ExpVar()} keys. */
-    static final List<String> ENGINE_KEYS = List.of(
-            "gauge_tcp_forward_in_flight_limit", "gauge_tcp_forward_in_flight_per_client_limit",
-            "gauge_tcp_forward_in_flight", "counter_tcp_forward_max_in_flight_per_client_drop",
-            "gauge_tcp_forward_in_flight_per_client_limit_reached", "netstack_tcp_forward_dropped_attempts",
-            "netstack_tcp_forward_dropped_attempts_per_client", "counter_via_refused", "counter_udp_not_forwarded",
-            "counter_inject_to_host", "counter_inject_to_peer", "counter_ping_relayed", "counter_ping_relay_answered",
-            "counter_ping_relay_over_limit", "gauge_forwarded_flows", "counter_refused_while_draining",
-            "counter_host_port_refused", "gauge_udp_forward_flows_limit", "gauge_udp_forward_flows",
-            "counter_udp_forward_max_flows_drop", "counter_udp_forward_destination_errors");
-
-    /** Whether the link serves (1) or not, and how often it was lost for good (the TUN deleted). */
-    static final List<String> LINK_KEYS = List.of("gauge_link_up", "counter_link_down");
-
-    /** Every key {@link #expvar()} reports, known before any engine runs (for meter registration). */
+    /** Every key {@link #expvar()} reports, known before any engine runs. */
     public static Set<String> expvarKeys() {
-        Set<String> keys = new LinkedHashSet<>(new Stats().expvar().keySet());
-        keys.addAll(ENGINE_KEYS);
-        keys.addAll(LINK_KEYS);
+        Set<String> keys = new LinkedHashSet<>();
+        EngineStats.figures().forEach(f -> keys.add(f.key()));
         return keys;
     }
 
-    /** Tailscale's {@code ExpVar()} keys, then the engine's own figures. */
+    /** Tailscale's {@code ExpVar()} keys, then the engine's own figures (see {@link EngineStats}). */
     @Override
     public Map<String, Long> expvar() {
-        Map<String, Long> m = new LinkedHashMap<>(stats.expvar());
-        m.put("gauge_tcp_forward_in_flight_limit", (long) limits.maxInFlight());
-        m.put("gauge_tcp_forward_in_flight_per_client_limit", (long) limits.maxInFlightPerClient());
-        Map<IpAddress, Integer> perClient = limiter.snapshot();
-        long inFlight = 0;
-        long atLimit = 0;
-        for (int n : perClient.values()) {
-            inFlight += n;
-            if (n >= limits.maxInFlightPerClient()) {
-                atLimit++;
-            }
-        }
-        m.put("gauge_tcp_forward_in_flight", inFlight);
-        m.put("counter_tcp_forward_max_in_flight_per_client_drop", droppedPerClient.value());
-        m.put("gauge_tcp_forward_in_flight_per_client_limit_reached", atLimit);
-        m.put("netstack_tcp_forward_dropped_attempts", FORWARD_DROPPED_ATTEMPTS.sum());
-        m.put("netstack_tcp_forward_dropped_attempts_per_client", InFlightLimiter.processWideDroppedPerClient());
-        m.put("counter_via_refused", viaRefused.value());
-        m.put("counter_udp_not_forwarded", udpNotForwarded.value());
-        m.put("counter_inject_to_host", injector.toHost.sum());
-        m.put("counter_inject_to_peer", injector.toPeer.sum());
-        m.put("counter_ping_relayed", pingRelay.relayed.sum());
-        m.put("counter_ping_relay_answered", pingRelay.answered.sum());
-        m.put("counter_ping_relay_over_limit", pingRelay.overLimit.sum());
-        m.put("gauge_forwarded_flows", (long) flows.size());
-        m.put("counter_refused_while_draining", refusedWhileDraining.value());
-        m.put("counter_host_port_refused", hostPortGuard.refused());
-        m.put("gauge_link_up", linkUp() ? 1L : 0L);
-        m.put("counter_link_down", linkLosses.value());
-        m.put("gauge_udp_forward_flows_limit", (long) limits.maxUdpFlows());
-        m.put("gauge_udp_forward_flows", (long) udpForwarder.openFlows());
-        m.put("counter_udp_forward_max_flows_drop", udpForwarder.droppedMaxFlows());
-        m.put("counter_udp_forward_destination_errors", udpFlows.destinationErrors());
-        return m;
+        return engineStats.expvar();
+    }
+
+    /** This engine's figures, each read on its own (for meters). */
+    @Override
+    public EngineStats engineStats() {
+        return engineStats;
     }
 
     /** Per-client in-flight attempts now (for metrics tagged by client). */

@@ -25,6 +25,14 @@ public interface RouterControl {
     /** Tailscale's {@code ExpVar()} keys and values, plus the process-wide client metrics. */
     Map<String, Long> expvar();
 
+    /**
+     * The figures of the engine serving now, each readable on its own, or null when no engine
+     * serves (before start, after stop; a router without an engine never has one).
+     */
+    default EngineStats engineStats() {
+        return null;
+    }
+
     /** True when the link is up and serving. */
     boolean linkUp();
 }

@@ -1,61 +1,36 @@
 package dev.loomstack.metrics;
 
-import dev.loomstack.engine.Netstack;
 import dev.loomstack.engine.RouterControl;
 import io.micrometer.core.instrument.FunctionCounter;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Tags;
 import io.micrometer.core.instrument.binder.MeterBinder;
 
 /**
- * The expvar figures as Micrometer meters, read when scraped: {@code counter_tcp_retransmits}
- * becomes the counter {@code netstack_tcp_retransmits} (Prometheus: {@code ..._total}),
- * {@code gauge_tcp_current_established} the gauge {@code netstack_tcp_current_established}, and
- * the process-wide {@code netstack_*} client metrics keep their names.
+ * The engine's figures as Micrometer meters (see {@link MeterPlan} for names and tags), registered
+ * once. Each meter reads its own counter when scraped, through {@link EngineReadings}, so a scrape
+ * costs one counter sum per meter and counters stay monotonic across engine stops and restarts.
  */
 public class NetstackMeters implements MeterBinder {
-    static final String PREFIX = "netstack_";
-    private final RouterControl router;
+    private final EngineReadings readings;
 
     public NetstackMeters(RouterControl router) {
-        this.router = router;
-    }
-
-    /** The meter name for an expvar key, and whether it counts (rather than gauges). */
-    record MeterName(String name, boolean counter) {}
-
-    static MeterName meterName(String key) {
-        if (key.startsWith("counter_")) {
-            return new MeterName(PREFIX + key.substring("counter_".length()), true);
-        }
-        if (key.startsWith("gauge_")) {
-            return new MeterName(PREFIX + key.substring("gauge_".length()), false);
-        }
-        if (key.startsWith(PREFIX)) {
-            return new MeterName(key, true);
-        }
-        return new MeterName(PREFIX + key, false);
+        this.readings = new EngineReadings(router);
     }
 
     @Override
     public void bindTo(MeterRegistry registry) {
-        for (String key : Netstack.expvarKeys()) {
-            MeterName m = meterName(key);
+        for (MeterPlan.Planned m : MeterPlan.meters()) {
+            Tags tags = m.tagKey() == null ? Tags.empty() : Tags.of(m.tagKey(), m.tagValue());
+            int figure = m.figure();
             if (m.counter()) {
-                FunctionCounter.builder(m.name(), router, r -> read(r, key))
-                        .description("expvar " + key).register(registry);
+                FunctionCounter.builder(m.name(), readings, r -> r.read(figure)).tags(tags)
+                        .description(m.description()).register(registry);
             } else {
-                Gauge.builder(m.name(), router, r -> read(r, key)).description("expvar " + key).register(registry);
+                Gauge.builder(m.name(), readings, r -> r.read(figure)).tags(tags)
+                        .description(m.description()).register(registry);
             }
-        }
-    }
-
-    private static double read(RouterControl r, String key) {
-        try {
-            Long v = r.expvar().get(key);
-            return v == null ? Double.NaN : v;
-        } catch (IllegalStateException notRunning) {
-            return Double.NaN;
         }
     }
 }

@@ -1,12 +1,15 @@
 package dev.loomstack.stack;
 
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
+import java.util.function.Function;
 
 /**
  * The stack's counters, grouped and named like Tailscale's {@code ExpVar()} keys: the field
  * {@code tcp.activeConnectionOpenings} is exported as {@code counter_tcp_active_connection_openings}.
- * Counters are bumped where the event happens; {@link #expvar()} is the one place that names them.
+ * Counters are bumped where the event happens; {@link #STATS} is the one place that names them
+ * and says what each means.
  */
 public final class Stats {
     public final StatCounter droppedPackets = new StatCounter();
@@ -115,86 +118,182 @@ public final class Stats {
         public final StatCounter checksumErrors = new StatCounter();
     }
 
+    /**
+     * One exported statistic: its key (Tailscale's {@code ExpVar()} name), what it means (the help
+     * text of its meter) and where it is kept.
+     */
+    public record Stat(String key, String description, Function<Stats, StatCounter> counter) {
+        public Stat {
+            if (!key.startsWith("counter_") && !key.startsWith("gauge_")) {
+                throw new IllegalArgumentException("a stat key starts with counter_ or gauge_: " + key);
+            }
+            if (description.isBlank()) {
+                throw new IllegalArgumentException("no description for " + key);
+            }
+        }
+
+        /** A gauge goes up and down; everything else only counts up. */
+        public boolean gauge() {
+            return key.startsWith("gauge_");
+        }
+    }
+
+    private static final String NO_IPTABLES = "Tailscale's key; always 0 here: this stack has no packet filter tables";
+    private static final String NO_FORWARDING = "Tailscale's key; always 0 here: this stack never forwards IP packets "
+            + "between interfaces (flows are re-originated as host sockets)";
+    private static final String NO_SYN_COOKIES = "Tailscale's key; always 0 here: this stack sends no SYN cookies";
+
+    /** Every exported statistic, in Tailscale's order; the one place that names them. */
+    public static final List<Stat> STATS = List.of(
+            new Stat("counter_dropped_packets", "Packets dropped before any protocol saw them: not taken by the "
+                    + "inbound policy (no own address, subnet or service IP) or of a transport protocol not served",
+                    s -> s.droppedPackets),
+            new Stat("counter_ip_packets_received", "IP packets read from the link (before validation)",
+                    s -> s.ip.packetsReceived),
+            new Stat("counter_ip_valid_packets_received", "IP packets whose header passed validation",
+                    s -> s.ip.validPacketsReceived),
+            new Stat("counter_ip_disabled_packets_received",
+                    "Tailscale's key; always 0 here: both IP versions are always enabled", s -> s.ip.disabledPacketsReceived),
+            new Stat("counter_ip_invalid_destination_addresses_received",
+                    "IP packets dropped for a destination address that can never be delivered to "
+                            + "(unspecified, loopback)", s -> s.ip.invalidDestinationAddressesReceived),
+            new Stat("counter_ip_invalid_source_addresses_received",
+                    "IP packets dropped for a source address no host may send from (multicast, loopback, unspecified "
+                            + "where forbidden)", s -> s.ip.invalidSourceAddressesReceived),
+            new Stat("counter_ip_packets_delivered", "IP packets handed to a transport protocol (TCP, UDP, ICMP)",
+                    s -> s.ip.packetsDelivered),
+            new Stat("counter_ip_packets_sent", "IP packets the stack sent to the link", s -> s.ip.packetsSent),
+            new Stat("counter_ip_outgoing_packet_errors",
+                    "IP packets the stack could not send (no route, no buffer, the link refused them)",
+                    s -> s.ip.outgoingPacketErrors),
+            new Stat("counter_ip_malformed_packets_received",
+                    "IP packets dropped for a malformed header (bad version, length, header checksum)",
+                    s -> s.ip.malformedPacketsReceived),
+            new Stat("counter_ip_malformed_fragments_received",
+                    "IP fragments dropped as malformed or over the reassembly limits (RFC 791 section 3.2, "
+                            + "RFC 8200 section 4.5)", s -> s.ip.malformedFragmentsReceived),
+            new Stat("counter_ip_iptables_prerouting_dropped", NO_IPTABLES, s -> s.ip.iptablesPreroutingDropped),
+            new Stat("counter_ip_iptables_input_dropped", NO_IPTABLES, s -> s.ip.iptablesInputDropped),
+            new Stat("counter_ip_iptables_forward_dropped", NO_IPTABLES, s -> s.ip.iptablesForwardDropped),
+            new Stat("counter_ip_iptables_output_dropped", NO_IPTABLES, s -> s.ip.iptablesOutputDropped),
+            new Stat("counter_ip_iptables_postrouting_dropped", NO_IPTABLES, s -> s.ip.iptablesPostroutingDropped),
+            new Stat("counter_ip_option_timestamp_received", "IPv4 packets carrying a timestamp option (RFC 791)",
+                    s -> s.ip.optionTimestampReceived),
+            new Stat("counter_ip_option_record_route_received", "IPv4 packets carrying a record-route option (RFC 791)",
+                    s -> s.ip.optionRecordRouteReceived),
+            new Stat("counter_ip_option_router_alert_received", "IPv4 packets carrying a router-alert option (RFC 2113)",
+                    s -> s.ip.optionRouterAlertReceived),
+            new Stat("counter_ip_option_unknown_received", "IPv4 packets carrying an option this stack does not know",
+                    s -> s.ip.optionUnknownReceived),
+            new Stat("counter_ip_forward_unrouteable", NO_FORWARDING, s -> s.ip.forwarding.unrouteable),
+            new Stat("counter_ip_forward_exhausted_ttl", NO_FORWARDING, s -> s.ip.forwarding.exhaustedTtl),
+            new Stat("counter_ip_forward_initializing_source", NO_FORWARDING, s -> s.ip.forwarding.initializingSource),
+            new Stat("counter_ip_forward_link_local_source", NO_FORWARDING, s -> s.ip.forwarding.linkLocalSource),
+            new Stat("counter_ip_forward_link_local_destination", NO_FORWARDING,
+                    s -> s.ip.forwarding.linkLocalDestination),
+            new Stat("counter_ip_forward_packet_too_big", NO_FORWARDING, s -> s.ip.forwarding.packetTooBig),
+            new Stat("counter_ip_forward_host_unreachable", NO_FORWARDING, s -> s.ip.forwarding.hostUnreachable),
+            new Stat("counter_ip_forward_extension_header_problem",
+                    "IPv6 packets dropped for an extension header this stack cannot walk (RFC 8200 section 4)",
+                    s -> s.ip.forwarding.extensionHeaderProblem),
+            new Stat("counter_ip_forward_unexpected_multicast_input_interface", NO_FORWARDING,
+                    s -> s.ip.forwarding.unexpectedMulticastInputInterface),
+            new Stat("counter_ip_forward_unknown_output_endpoint", NO_FORWARDING,
+                    s -> s.ip.forwarding.unknownOutputEndpoint),
+            new Stat("counter_ip_forward_no_multicast_pending_queue_buffer_space", NO_FORWARDING,
+                    s -> s.ip.forwarding.noMulticastPendingQueueBufferSpace),
+            new Stat("counter_ip_forward_outgoing_device_no_buffer_space", NO_FORWARDING,
+                    s -> s.ip.forwarding.outgoingDeviceNoBufferSpace),
+            new Stat("counter_ip_forward_errors", NO_FORWARDING, s -> s.ip.forwarding.errors),
+            new Stat("counter_tcp_active_connection_openings",
+                    "TCP connections this stack opened (SYN sent: dials into the tailnet)",
+                    s -> s.tcp.activeConnectionOpenings),
+            new Stat("counter_tcp_passive_connection_openings",
+                    "TCP connections accepted from tailnet clients (handshake completed)",
+                    s -> s.tcp.passiveConnectionOpenings),
+            new Stat("counter_tcp_established_resets", "Established TCP connections ended by a reset, sent or received",
+                    s -> s.tcp.establishedResets),
+            new Stat("counter_tcp_established_closed", "Established TCP connections closed normally",
+                    s -> s.tcp.establishedClosed),
+            new Stat("counter_tcp_established_timeout",
+                    "Established TCP connections given up after retransmissions or keep-alives went unanswered",
+                    s -> s.tcp.establishedTimedout),
+            new Stat("counter_tcp_listen_overflow_syn_drop",
+                    "SYNs dropped because a listener's accept queue was full", s -> s.tcp.listenOverflowSynDrop),
+            new Stat("counter_tcp_listen_overflow_ack_drop", "Tailscale's key; always 0 here: the handshake's "
+                    + "final ACK is never dropped for a full queue (the SYN is)", s -> s.tcp.listenOverflowAckDrop),
+            new Stat("counter_tcp_listen_overflow_syn_cookie_sent", NO_SYN_COOKIES,
+                    s -> s.tcp.listenOverflowSynCookieSent),
+            new Stat("counter_tcp_listen_overflow_syn_cookie_rcvd", NO_SYN_COOKIES,
+                    s -> s.tcp.listenOverflowSynCookieRcvd),
+            new Stat("counter_tcp_listen_overflow_invalid_syn_cookie_rcvd", NO_SYN_COOKIES,
+                    s -> s.tcp.listenOverflowInvalidSynCookieRcvd),
+            new Stat("counter_tcp_failed_connection_attempts",
+                    "TCP connection attempts that never reached ESTABLISHED (refused, reset or timed out in the "
+                            + "handshake)", s -> s.tcp.failedConnectionAttempts),
+            new Stat("counter_tcp_valid_segments_received", "TCP segments received that passed validation",
+                    s -> s.tcp.validSegmentsReceived),
+            new Stat("counter_tcp_invalid_segments_received",
+                    "TCP segments dropped as invalid (short, bad header length or options, bad checksum, "
+                            + "unacceptable for the connection's state)", s -> s.tcp.invalidSegmentsReceived),
+            new Stat("counter_tcp_segments_sent", "TCP segments sent, retransmissions included", s -> s.tcp.segmentsSent),
+            new Stat("counter_tcp_segment_send_errors", "TCP segments that could not be sent",
+                    s -> s.tcp.segmentSendErrors),
+            new Stat("counter_tcp_resets_sent", "TCP resets sent (refused or aborted connections)",
+                    s -> s.tcp.resetsSent),
+            new Stat("counter_tcp_resets_received", "TCP resets received", s -> s.tcp.resetsReceived),
+            new Stat("counter_tcp_retransmits", "TCP segments retransmitted (RFC 6298 timeouts, fast retransmit, "
+                    + "SACK and tail-loss recovery)", s -> s.tcp.retransmits),
+            new Stat("counter_tcp_fast_recovery", "TCP fast-recovery episodes entered (RFC 5681 section 3.2)",
+                    s -> s.tcp.fastRecovery),
+            new Stat("counter_tcp_sack_recovery", "TCP SACK-based loss-recovery episodes entered (RFC 6675)",
+                    s -> s.tcp.sackRecovery),
+            new Stat("counter_tcp_tlp_recovery", "TCP tail-loss probes sent (RFC 8985 section 7)",
+                    s -> s.tcp.tlpRecovery),
+            new Stat("counter_tcp_slow_start_retransmits", "TCP segments retransmitted in slow start after a "
+                    + "retransmission timeout", s -> s.tcp.slowStartRetransmits),
+            new Stat("counter_tcp_fast_retransmit", "TCP segments retransmitted on duplicate ACKs (RFC 5681 "
+                    + "section 3.2)", s -> s.tcp.fastRetransmit),
+            new Stat("counter_tcp_timeouts", "TCP retransmission timer expiries (RFC 6298)", s -> s.tcp.timeouts),
+            new Stat("counter_tcp_checksum_errors", "TCP segments dropped for a bad checksum (also counted as invalid "
+                    + "segments)", s -> s.tcp.checksumErrors),
+            new Stat("counter_tcp_failed_port_reservations",
+                    "Outgoing TCP connections that found no free local port", s -> s.tcp.failedPortReservations),
+            new Stat("counter_tcp_segments_acked_with_dsack",
+                    "Tailscale's key; always 0 here: D-SACK (RFC 2883) is not interpreted",
+                    s -> s.tcp.segmentsAckedWithDsack),
+            new Stat("counter_tcp_spurious_recovery",
+                    "Tailscale's key; always 0 here: spurious recoveries are not detected", s -> s.tcp.spuriousRecovery),
+            new Stat("counter_tcp_spurious_rto_recovery",
+                    "Tailscale's key; always 0 here: spurious timeouts are not detected (no RFC 5682)",
+                    s -> s.tcp.spuriousRtoRecovery),
+            new Stat("counter_tcp_forward_max_in_flight_drop",
+                    "SYNs to forwarded destinations dropped at the global in-flight limit (the client retries)",
+                    s -> s.tcp.forwardMaxInFlightDrop),
+            new Stat("gauge_tcp_current_established", "TCP connections now in ESTABLISHED or CLOSE-WAIT",
+                    s -> s.tcp.currentEstablished),
+            new Stat("gauge_tcp_current_connected", "TCP connections now past the SYN and not yet CLOSED or TIME-WAIT",
+                    s -> s.tcp.currentConnected),
+            new Stat("counter_udp_packets_received", "UDP datagrams delivered to a socket or flow",
+                    s -> s.udp.packetsReceived),
+            new Stat("counter_udp_unknown_port_errors", "UDP datagrams to a port nothing serves (answered with an ICMP "
+                    + "port unreachable where allowed)", s -> s.udp.unknownPortErrors),
+            new Stat("counter_udp_receive_buffer_errors", "UDP datagrams dropped because the receiving socket's queue "
+                    + "was full", s -> s.udp.receiveBufferErrors),
+            new Stat("counter_udp_malformed_packets_received", "UDP datagrams dropped for a bad length field",
+                    s -> s.udp.malformedPacketsReceived),
+            new Stat("counter_udp_packets_sent", "UDP datagrams sent", s -> s.udp.packetsSent),
+            new Stat("counter_udp_packet_send_errors", "UDP datagrams that could not be sent",
+                    s -> s.udp.packetSendErrors),
+            new Stat("counter_udp_checksum_errors", "UDP datagrams dropped for a bad checksum",
+                    s -> s.udp.checksumErrors));
+
     /** Every counter under its exported name, in Tailscale's order. */
     public Map<String, Long> expvar() {
         Map<String, Long> m = new LinkedHashMap<>();
-        m.put("counter_dropped_packets", droppedPackets.value());
-        String p = "counter_ip_";
-        m.put(p + "packets_received", ip.packetsReceived.value());
-        m.put(p + "valid_packets_received", ip.validPacketsReceived.value());
-        m.put(p + "disabled_packets_received", ip.disabledPacketsReceived.value());
-        m.put(p + "invalid_destination_addresses_received", ip.invalidDestinationAddressesReceived.value());
-        m.put(p + "invalid_source_addresses_received", ip.invalidSourceAddressesReceived.value());
-        m.put(p + "packets_delivered", ip.packetsDelivered.value());
-        m.put(p + "packets_sent", ip.packetsSent.value());
-        m.put(p + "outgoing_packet_errors", ip.outgoingPacketErrors.value());
-        m.put(p + "malformed_packets_received", ip.malformedPacketsReceived.value());
-        m.put(p + "malformed_fragments_received", ip.malformedFragmentsReceived.value());
-        m.put(p + "iptables_prerouting_dropped", ip.iptablesPreroutingDropped.value());
-        m.put(p + "iptables_input_dropped", ip.iptablesInputDropped.value());
-        m.put(p + "iptables_forward_dropped", ip.iptablesForwardDropped.value());
-        m.put(p + "iptables_output_dropped", ip.iptablesOutputDropped.value());
-        m.put(p + "iptables_postrouting_dropped", ip.iptablesPostroutingDropped.value());
-        m.put(p + "option_timestamp_received", ip.optionTimestampReceived.value());
-        m.put(p + "option_record_route_received", ip.optionRecordRouteReceived.value());
-        m.put(p + "option_router_alert_received", ip.optionRouterAlertReceived.value());
-        m.put(p + "option_unknown_received", ip.optionUnknownReceived.value());
-        IpForwardingStats f = ip.forwarding;
-        p = "counter_ip_forward_";
-        m.put(p + "unrouteable", f.unrouteable.value());
-        m.put(p + "exhausted_ttl", f.exhaustedTtl.value());
-        m.put(p + "initializing_source", f.initializingSource.value());
-        m.put(p + "link_local_source", f.linkLocalSource.value());
-        m.put(p + "link_local_destination", f.linkLocalDestination.value());
-        m.put(p + "packet_too_big", f.packetTooBig.value());
-        m.put(p + "host_unreachable", f.hostUnreachable.value());
-        m.put(p + "extension_header_problem", f.extensionHeaderProblem.value());
-        m.put(p + "unexpected_multicast_input_interface", f.unexpectedMulticastInputInterface.value());
-        m.put(p + "unknown_output_endpoint", f.unknownOutputEndpoint.value());
-        m.put(p + "no_multicast_pending_queue_buffer_space", f.noMulticastPendingQueueBufferSpace.value());
-        m.put(p + "outgoing_device_no_buffer_space", f.outgoingDeviceNoBufferSpace.value());
-        m.put(p + "errors", f.errors.value());
-        p = "counter_tcp_";
-        m.put(p + "active_connection_openings", tcp.activeConnectionOpenings.value());
-        m.put(p + "passive_connection_openings", tcp.passiveConnectionOpenings.value());
-        m.put(p + "established_resets", tcp.establishedResets.value());
-        m.put(p + "established_closed", tcp.establishedClosed.value());
-        m.put(p + "established_timeout", tcp.establishedTimedout.value());
-        m.put(p + "listen_overflow_syn_drop", tcp.listenOverflowSynDrop.value());
-        m.put(p + "listen_overflow_ack_drop", tcp.listenOverflowAckDrop.value());
-        m.put(p + "listen_overflow_syn_cookie_sent", tcp.listenOverflowSynCookieSent.value());
-        m.put(p + "listen_overflow_syn_cookie_rcvd", tcp.listenOverflowSynCookieRcvd.value());
-        m.put(p + "listen_overflow_invalid_syn_cookie_rcvd", tcp.listenOverflowInvalidSynCookieRcvd.value());
-        m.put(p + "failed_connection_attempts", tcp.failedConnectionAttempts.value());
-        m.put(p + "valid_segments_received", tcp.validSegmentsReceived.value());
-        m.put(p + "invalid_segments_received", tcp.invalidSegmentsReceived.value());
-        m.put(p + "segments_sent", tcp.segmentsSent.value());
-        m.put(p + "segment_send_errors", tcp.segmentSendErrors.value());
-        m.put(p + "resets_sent", tcp.resetsSent.value());
-        m.put(p + "resets_received", tcp.resetsReceived.value());
-        m.put(p + "retransmits", tcp.retransmits.value());
-        m.put(p + "fast_recovery", tcp.fastRecovery.value());
-        m.put(p + "sack_recovery", tcp.sackRecovery.value());
-        m.put(p + "tlp_recovery", tcp.tlpRecovery.value());
-        m.put(p + "slow_start_retransmits", tcp.slowStartRetransmits.value());
-        m.put(p + "fast_retransmit", tcp.fastRetransmit.value());
-        m.put(p + "timeouts", tcp.timeouts.value());
-        m.put(p + "checksum_errors", tcp.checksumErrors.value());
-        m.put(p + "failed_port_reservations", tcp.failedPortReservations.value());
-        m.put(p + "segments_acked_with_dsack", tcp.segmentsAckedWithDsack.value());
-        m.put(p + "spurious_recovery", tcp.spuriousRecovery.value());
-        m.put(p + "spurious_rto_recovery", tcp.spuriousRtoRecovery.value());
-        m.put(p + "forward_max_in_flight_drop", tcp.forwardMaxInFlightDrop.value());
-        m.put("gauge_tcp_current_established", tcp.currentEstablished.value());
-        m.put("gauge_tcp_current_connected", tcp.currentConnected.value());
-        p = "counter_udp_";
-        m.put(p + "packets_received", udp.packetsReceived.value());
-        m.put(p + "unknown_port_errors", udp.unknownPortErrors.value());
-        m.put(p + "receive_buffer_errors", udp.receiveBufferErrors.value());
-        m.put(p + "malformed_packets_received", udp.malformedPacketsReceived.value());
-        m.put(p + "packets_sent", udp.packetsSent.value());
-        m.put(p + "packet_send_errors", udp.packetSendErrors.value());
-        m.put(p + "checksum_errors", udp.checksumErrors.value());
+        for (Stat s : STATS) {
+            m.put(s.key(), s.counter().apply(this).value());
+        }
         return m;
     }
 }

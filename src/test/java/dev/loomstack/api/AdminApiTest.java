@@ -274,7 +274,7 @@ class AdminApiTest {
                 .andExpect(jsonPath("$.gauge_tcp_forward_in_flight_limit").value(900));
         mvc.perform(get("/actuator/prometheus"))
                 .andExpect(status().isOk())
-                .andExpect(content().string(containsString("netstack_tcp_forward_max_in_flight_drop_total")))
+                .andExpect(content().string(containsString("netstack_dropped_packets_total{reason=\"tcp_in_flight_limit\"}")))
                 .andExpect(content().string(containsString("netstack_tcp_forward_in_flight_limit 900")));
         mvc.perform(get("/actuator/info"))
                 .andExpect(status().isOk())
