@@ -47,6 +47,8 @@ final class MeterPlan {
             Map.entry("counter_tcp_forward_max_in_flight_per_client_drop", "tcp_per_client_limit"),
             Map.entry("counter_udp_malformed_packets_received", "udp_malformed"),
             Map.entry("counter_udp_checksum_errors", "udp_checksum"),
+            Map.entry("counter_icmp_malformed_packets_received", "icmp_malformed"),
+            Map.entry("counter_icmp_checksum_errors", "icmp_checksum"),
             Map.entry("counter_udp_unknown_port_errors", "udp_unknown_port"),
             Map.entry("counter_udp_receive_buffer_errors", "udp_receive_buffer_full"),
             Map.entry("counter_udp_not_forwarded", "udp_not_forwarded"),
@@ -70,7 +72,7 @@ final class MeterPlan {
             "netstack_tcp_forward_dropped_attempts", "netstack_tcp_forward_dropped_attempts_per_client");
 
     static final String DROPPED_HELP = "Packets dropped, counted once each, by reason: not_taken (no own address, "
-            + "subnet or service IP takes it), ip_*/tcp_*/udp_* (malformed or refused by that layer), "
+            + "subnet or service IP takes it), ip_*, tcp_*, udp_*, icmp_* (malformed or refused by that layer), "
             + "tcp_in_flight_limit and tcp_per_client_limit (SYNs over the forwarding limits), udp_flow_limit, "
             + "udp_not_forwarded (no path for the datagram), draining (new flows during shutdown), "
             + "ping_relay_limit, send_error (could not be sent)";

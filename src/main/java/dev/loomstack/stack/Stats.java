@@ -143,7 +143,7 @@ public final class Stats {
             + "between interfaces (flows are re-originated as host sockets)";
     private static final String NO_SYN_COOKIES = "Tailscale's key; always 0 here: this stack sends no SYN cookies";
 
-    /** Every exported statistic, in Tailscale's order; the one place that names them. */
+    /** Every exported statistic, in Tailscale's order, then ours; the one place that names them. */
     public static final List<Stat> STATS = List.of(
             new Stat("counter_dropped_packets", "Packets dropped before any protocol saw them: not taken by the "
                     + "inbound policy (no own address, subnet or service IP) or of a transport protocol not served",
@@ -286,9 +286,25 @@ public final class Stats {
             new Stat("counter_udp_packet_send_errors", "UDP datagrams that could not be sent",
                     s -> s.udp.packetSendErrors),
             new Stat("counter_udp_checksum_errors", "UDP datagrams dropped for a bad checksum",
-                    s -> s.udp.checksumErrors));
+                    s -> s.udp.checksumErrors),
+            // Ours, not Tailscale's: after its keys so that their order stays.
+            new Stat("counter_tcp_persist_probes_sent", "TCP zero-window probes sent (RFC 9293 section 3.8.6.1)",
+                    s -> s.tcp.persistProbesSent),
+            new Stat("counter_tcp_keep_alive_probes_sent", "TCP keep-alive probes sent (RFC 9293 section 3.8.4)",
+                    s -> s.tcp.keepAliveProbesSent),
+            new Stat("counter_icmp_echo_requests_received", "ICMP echo requests (pings) received for this stack",
+                    s -> s.icmp.echoRequestsReceived),
+            new Stat("counter_icmp_echo_replies_sent", "ICMP echo replies sent", s -> s.icmp.echoRepliesSent),
+            new Stat("counter_icmp_destination_unreachable_sent", "ICMP destination-unreachable errors sent (port "
+                    + "unreachable for UDP nobody serves)", s -> s.icmp.destinationUnreachableSent),
+            new Stat("counter_icmp_errors_rate_limited", "ICMP errors not sent because of the error rate limit "
+                    + "(RFC 1812 section 4.3.2.8, RFC 4443 section 2.4)", s -> s.icmp.errorsRateLimited),
+            new Stat("counter_icmp_malformed_packets_received", "ICMP messages dropped as malformed (too short, "
+                    + "or an error quoting no usable IP header)", s -> s.icmp.malformedPacketsReceived),
+            new Stat("counter_icmp_checksum_errors", "ICMP messages dropped for a bad checksum",
+                    s -> s.icmp.checksumErrors));
 
-    /** Every counter under its exported name, in Tailscale's order. */
+    /** Every counter under its exported name, in the order of {@link #STATS}. */
     public Map<String, Long> expvar() {
         Map<String, Long> m = new LinkedHashMap<>();
         for (Stat s : STATS) {
