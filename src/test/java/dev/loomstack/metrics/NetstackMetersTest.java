@@ -166,6 +166,20 @@ class NetstackMetersTest {
     }
 
     @Test
+    void processWideFiguresNeedNoEngine() {
+        int index = EngineStats.figures().stream().map(EngineStats.Figure::key).toList()
+                .indexOf("netstack_tcp_forward_dropped_attempts");
+        assertEquals(EngineStats.Kind.PROCESS_COUNTER, EngineStats.figures().get(index).kind());
+        Netstack n = startedEngine();
+        n.stats().tcp.forwardMaxInFlightDrop.add(4);
+        long withEngine = EngineStats.readProcessWide(index);
+        n.close();
+        engines.remove(n);
+        assertEquals(withEngine, new EngineReadings(new Switchable()).read(index),
+                "a closed engine's share stays in the process-wide total, read with no engine at all");
+    }
+
+    @Test
     void everyMeterHasItsOwnDescriptionNotItsKey() {
         PrometheusMeterRegistry r = registry(new Switchable());
         Set<String> keys = new HashSet<>();
