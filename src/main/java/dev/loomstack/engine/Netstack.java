@@ -88,6 +88,8 @@ public final class Netstack implements RouterControl, AutoCloseable {
     private final FlowHandlers handlers;
     private final MagicDnsServer dns;
     private final AtomicReference<NetworkMap> netmap = new AtomicReference<>();
+    // The engine's own counters (and the parts above EngineStats reads) are package-private: its
+    // readers are bound to them once, when the engine is created.
     final StatCounter droppedPerClient = new StatCounter();
     final StatCounter viaRefused = new StatCounter();
     final StatCounter udpNotForwarded = new StatCounter();
