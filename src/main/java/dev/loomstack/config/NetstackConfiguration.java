@@ -1,7 +1,6 @@
 package dev.loomstack.config;
 
 import dev.loomstack.engine.RouterControl;
-import org.springframework.boot.autoconfigure.condition.ConditionalOnProperty;
 import org.springframework.boot.web.server.context.WebServerInitializedEvent;
 import org.springframework.context.ApplicationEventPublisher;
 import org.springframework.context.ApplicationListener;
@@ -9,11 +8,10 @@ import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Configuration;
 
 /**
- * Wires the stack into the service. {@code loomstack.stack.enabled=false} leaves it out (web-layer
- * tests supply their own {@link RouterControl}).
+ * Wires the stack into the service: always there, on the TUN device or, with
+ * {@code loomstack.link=memory}, on a link to nothing (the image's AOT training run, tests).
  */
 @Configuration(proxyBeanMethods = false)
-@ConditionalOnProperty(name = "loomstack.stack.enabled", havingValue = "true", matchIfMissing = true)
 public class NetstackConfiguration {
     @Bean
     NetstackLifecycle netstackLifecycle(LoomstackProperties properties, StateStore state,

@@ -4,13 +4,16 @@ import dev.loomstack.api.ApiModel.LimitsView;
 import dev.loomstack.api.ApiModel.NetmapView;
 import dev.loomstack.engine.Netstack;
 import dev.loomstack.link.LinkEndpoint;
+import dev.loomstack.link.MemoryLink;
 import dev.loomstack.link.TunLink;
 import dev.loomstack.packet.PacketBufferPool;
 import dev.loomstack.tcp.TcpSettings;
 import java.lang.System.Logger.Level;
+import java.time.Duration;
 import java.util.HashSet;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import org.springframework.boot.web.server.context.WebServerApplicationContext;
 import org.springframework.context.SmartLifecycle;
 
 /**
@@ -18,8 +21,18 @@ import org.springframework.context.SmartLifecycle;
  * lives: started after every bean is ready (re-applying the persisted netmap and limits), stopped
  * gracefully when the context closes (new flows refused, open ones given the drain time, then the
  * device removed).
+ *
+ * <p>Its {@linkplain #PHASE phase} orders it against the web servers: it starts before they do
+ * (the API never serves without an engine) and stops after they have (graceful shutdown, then the
+ * servers stopped), so a shutdown runs: the API stops taking requests, the flows drain, the link
+ * closes; each step logs a line.
  */
 public final class NetstackLifecycle implements SmartLifecycle {
+    /**
+     * Below the web servers' start/stop phase (and so below their graceful shutdown and the
+     * management server's): SmartLifecycles stop in descending phase order.
+     */
+    public static final int PHASE = WebServerApplicationContext.START_STOP_LIFECYCLE_PHASE - 1024;
     /** The reader reuses one buffer; the pool only has to hand it out. */
     private static final int LINK_POOL = 4;
     private static final System.Logger LOG = System.getLogger(NetstackLifecycle.class.getName());
@@ -48,10 +61,9 @@ public final class NetstackLifecycle implements SmartLifecycle {
             saved = state.load();
             LOG.log(Level.INFO, "first boot: netmap from {0}", properties.initialNetmap());
         }
-        LoomstackProperties.Tun tun = properties.tun();
-        TunLink link = TunLink.open(tun.name(), tun.mtu(), PacketBufferPool.forMtu(tun.mtu(), LINK_POOL));
+        LinkEndpoint link = openLink();
         try {
-            Netstack n = Netstack.create(link, Netstack.Options.defaults(properties.selfPrefixes())
+            Netstack n = Netstack.create(link, Netstack.Options.defaults(properties.selfAddresses())
                     .withTcp(properties.tcp().apply(TcpSettings.defaults()))
                     .withLimits(properties.limits().resolve())
                     .withProcessing(properties.processLocalIps(), properties.processSubnets())
@@ -60,7 +72,8 @@ public final class NetstackLifecycle implements SmartLifecycle {
                     .withDialTimeout(properties.tcp().forward().dialTimeoutOrDefault()));
             n.onLinkLost(onLinkLost);
             n.start();
-            LOG.log(Level.INFO, "ports of this host refused from the TUN by every path: {0}", n.deniedHostPorts());
+            LOG.log(Level.INFO, () -> "ports of this host refused from the TUN by every path: "
+                    + n.deniedHostPorts().stream().sorted().map(String::valueOf).toList());
             NetmapView map = saved.netmap();
             if (map != null) {
                 n.applyNetmap(map.toNetworkMap());
@@ -75,6 +88,17 @@ public final class NetstackLifecycle implements SmartLifecycle {
             link.close();
             throw e;
         }
+    }
+
+    private LinkEndpoint openLink() {
+        LoomstackProperties.Tun tun = properties.tun();
+        return switch (properties.link()) {
+            case TUN -> TunLink.open(tun.name(), tun.mtu(), PacketBufferPool.forMtu(tun.mtu(), LINK_POOL));
+            case MEMORY -> {
+                LOG.log(Level.INFO, "loomstack.link=memory: no device; the stack runs on a link that nothing reaches");
+                yield MemoryLink.unconnected(tun.mtu());
+            }
+        };
     }
 
     /** The service's own HTTP ports and the operator's {@code loomstack.deny-host-ports}. */
@@ -96,19 +120,39 @@ public final class NetstackLifecycle implements SmartLifecycle {
         }
     }
 
+    /**
+     * Runs after the web servers stopped (see {@link #PHASE}): drains the open flows for up to
+     * {@code loomstack.shutdown.drain}, then closes the engine and its link.
+     */
     @Override
     public void stop() {
         Netstack n = netstack;
         if (n == null) {
             return;
         }
+        Duration drain = properties.shutdown().drain();
+        LOG.log(Level.INFO, "admin API stopped taking requests");
+        int open = n.openFlows();
+        LOG.log(Level.INFO, () -> "draining " + open + " open flows for up to " + durationText(drain)
+                + "; new flows are refused");
         try {
-            n.drain(properties.shutdown().drain());
+            n.drain(drain);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
         netstack = null;
         n.close();
+        LOG.log(Level.INFO, () -> "stopped; link " + n.link().name() + " closed");
+    }
+
+    /** {@code 10s}, {@code 1m30s}, {@code 0.5s}: as the property is written, not ISO 8601's {@code PT10S}. */
+    static String durationText(Duration d) {
+        return d.toString().substring(2).toLowerCase(java.util.Locale.ROOT);
+    }
+
+    @Override
+    public int getPhase() {
+        return PHASE;
     }
 
     @Override
