@@ -8,11 +8,12 @@ import dev.loomstack.link.MemoryLink;
 import dev.loomstack.link.TunLink;
 import dev.loomstack.packet.PacketBufferPool;
 import dev.loomstack.tcp.TcpSettings;
-import java.lang.System.Logger.Level;
 import java.time.Duration;
 import java.util.HashSet;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 import org.springframework.boot.web.server.context.WebServerApplicationContext;
 import org.springframework.context.SmartLifecycle;
 
@@ -35,7 +36,11 @@ public final class NetstackLifecycle implements SmartLifecycle {
     public static final int PHASE = WebServerApplicationContext.START_STOP_LIFECYCLE_PHASE - 1024;
     /** The reader reuses one buffer; the pool only has to hand it out. */
     private static final int LINK_POOL = 4;
-    private static final System.Logger LOG = System.getLogger(NetstackLifecycle.class.getName());
+    /**
+     * SLF4J, not System.Logger: on SIGTERM the JDK resets java.util.logging in its own shutdown
+     * hook, concurrently with Spring's, and the shutdown lines logged through it were lost.
+     */
+    private static final Logger LOG = LoggerFactory.getLogger(NetstackLifecycle.class);
 
     private final LoomstackProperties properties;
     private final StateStore state;
@@ -59,7 +64,7 @@ public final class NetstackLifecycle implements SmartLifecycle {
             NetmapView initial = state.readNetmap(properties.initialNetmap());
             state.saveNetmap(initial);
             saved = state.load();
-            LOG.log(Level.INFO, "first boot: netmap from {0}", properties.initialNetmap());
+            LOG.info("first boot: netmap from {}", properties.initialNetmap());
         }
         LinkEndpoint link = openLink();
         try {
@@ -72,12 +77,12 @@ public final class NetstackLifecycle implements SmartLifecycle {
                     .withDialTimeout(properties.tcp().forward().dialTimeoutOrDefault()));
             n.onLinkLost(onLinkLost);
             n.start();
-            LOG.log(Level.INFO, () -> "ports of this host refused from the TUN by every path: "
-                    + n.deniedHostPorts().stream().sorted().map(String::valueOf).toList());
+            LOG.info("ports of this host refused from the TUN by every path: {}",
+                    n.deniedHostPorts().stream().sorted().map(String::valueOf).toList());
             NetmapView map = saved.netmap();
             if (map != null) {
                 n.applyNetmap(map.toNetworkMap());
-                LOG.log(Level.INFO, "re-applied the netmap saved in {0}", state.file());
+                LOG.info("re-applied the netmap saved in {}", state.file());
             }
             LimitsView limits = saved.limits();
             if (limits != null) {
@@ -95,7 +100,7 @@ public final class NetstackLifecycle implements SmartLifecycle {
         return switch (properties.link()) {
             case TUN -> TunLink.open(tun.name(), tun.mtu(), PacketBufferPool.forMtu(tun.mtu(), LINK_POOL));
             case MEMORY -> {
-                LOG.log(Level.INFO, "loomstack.link=memory: no device; the stack runs on a link that nothing reaches");
+                LOG.info("loomstack.link=memory: no device; the stack runs on a link that nothing reaches");
                 yield MemoryLink.unconnected(tun.mtu());
             }
         };
@@ -131,18 +136,23 @@ public final class NetstackLifecycle implements SmartLifecycle {
             return;
         }
         Duration drain = properties.shutdown().drain();
-        LOG.log(Level.INFO, "admin API stopped taking requests");
-        int open = n.openFlows();
-        LOG.log(Level.INFO, () -> "draining " + open + " open flows for up to " + durationText(drain)
-                + "; new flows are refused");
+        LOG.info("admin API stopped taking requests");
+        LOG.info("draining {} open flows for up to {}; new flows are refused", n.openFlows(),
+                durationText(drain));
         try {
-            n.drain(drain);
+            int left = n.drain(drain);
+            if (left == 0) {
+                LOG.info("drained: no flow left open");
+            } else {
+                LOG.info("drained: {} flows still open at the end of the drain; closing them", left);
+            }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
         netstack = null;
         n.close();
-        LOG.log(Level.INFO, () -> "stopped; link " + n.link().name() + " closed");
+        LOG.info(properties.link() == LoomstackProperties.LinkKind.TUN ? "TUN device {} removed" : "link {} closed",
+                n.link().name());
     }
 
     /** {@code 10s}, {@code 1m30s}, {@code 0.5s}: as the property is written, not ISO 8601's {@code PT10S}. */

@@ -780,10 +780,7 @@ public final class Netstack implements RouterControl, AutoCloseable {
      */
     public int drain(Duration timeout) throws InterruptedException {
         draining = true;
-        int left = flows.awaitEmpty(timeout);
-        LOG.log(Level.INFO, () -> left == 0 ? "drained: no flow left open"
-                : "drained: " + left + " flows still open at the end of the drain; they are closed now");
-        return left;
+        return flows.awaitEmpty(timeout);
     }
 
     public boolean isDraining() {

@@ -406,10 +406,8 @@ public final class TunLink implements LinkEndpoint {
         synchronized (this) {
             if (!fdClosed) {
                 fdClosed = true;
+                // A non-persistent device goes with its last descriptor; the owner logs its removal.
                 LibC.close(fd);
-                // A non-persistent device goes with its last descriptor (a lost one is gone already).
-                LOG.log(Level.INFO, () -> lossCause == null ? "TUN device " + name + " removed"
-                        : "TUN device " + name + " closed (it was gone already)");
             }
         }
     }
