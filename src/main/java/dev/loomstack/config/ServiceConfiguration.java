@@ -11,7 +11,10 @@ import org.springframework.context.annotation.Configuration;
 import org.springframework.core.convert.converter.Converter;
 import tools.jackson.databind.json.JsonMapper;
 
-/** What the service needs whether or not the stack runs: its state and the admin token. */
+/**
+ * What the service needs besides the stack: its state, the admin token, the conversion that binds
+ * prefixes as typed values, and {@code loomstack.exit-when-ready}.
+ */
 @Configuration(proxyBeanMethods = false)
 public class ServiceConfiguration {
     private static final System.Logger LOG = System.getLogger(ServiceConfiguration.class.getName());

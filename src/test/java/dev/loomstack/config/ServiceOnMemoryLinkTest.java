@@ -64,6 +64,10 @@ class ServiceOnMemoryLinkTest {
                 + shutdown);
         AotTrainingRunIT.assertInOrder(shutdown.substring(apiStopped), "admin API stopped taking requests",
                 "draining 0 open flows for up to 10s", "drained: no flow left open", "link memory closed");
-        assertFalse(shutdown.matches("(?s).*\\d,\\d{3}.*"), "no locale grouping in numbers:\n" + shutdown);
+        String all = output.getAll();
+        assertTrue(all.contains("serving on memory (mtu 1280) with addresses [100.64.0.1/32, fd7a:115c:a1e0::1/128]; "
+                + "limits: max-in-flight "), "numbers as written, limits by field:\n" + all);
+        assertFalse(all.matches("(?s).*\\d,\\d{3}.*") || all.contains("InFlightLimits["),
+                "no locale grouping in numbers, no record toString():\n" + all);
     }
 }
