@@ -49,7 +49,8 @@ class SelfAddressesBindingTest {
                 "--management.server.port=0", "--loomstack.state-dir=" + state, "--loomstack.admin.token=t"));
         String report = output.getAll();
         assertTrue(report.contains("APPLICATION FAILED TO START"), report);
-        assertTrue(report.contains("Property: loomstack.self-addresses[0]"), report);
-        assertTrue(report.contains("Value: \"300.1.1.1/32\""), report);
+        assertTrue(report.contains("loomstack.self-addresses[0] = \"300.1.1.1/32\" is not an IP prefix: "
+                + "not an IP address: '300.1.1.1'"), report);
+        assertTrue(report.contains("Write it in CIDR notation with no host bits set"), report);
     }
 }
