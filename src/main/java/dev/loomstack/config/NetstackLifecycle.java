@@ -118,10 +118,13 @@ public final class NetstackLifecycle implements SmartLifecycle {
      * from the TUN, whichever path (own address, subnet, 4via6) leads to this host.
      */
     public void refuseServicePort(int port) {
-        servicePorts.add(port);
+        boolean added = servicePorts.add(port);
         Netstack n = netstack;
         if (n != null) {
             n.denyHostPort(port);
+            if (added) {
+                LOG.info("port {} of this service refused from the TUN by every path", port);
+            }
         }
     }
 
