@@ -12,10 +12,13 @@ import dev.loomstack.engine.InFlightLimits;
 import dev.loomstack.engine.NetmapChange;
 import dev.loomstack.engine.NetworkMap;
 import dev.loomstack.engine.RouterControl;
+import dev.loomstack.packet.IpPrefix;
 import java.net.InetSocketAddress;
 import java.time.Clock;
 import java.time.Instant;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -60,7 +63,7 @@ public class AdminService {
             }
             LOG.atInfo().addKeyValue("event", "netmap.applied").addKeyValue("by", who)
                     .addKeyValue("self", map.selfNode().name()).addKeyValue("peers", map.peers().size())
-                    .addKeyValue("added", change.added().toString()).addKeyValue("removed", change.removed().toString())
+                    .addKeyValue("added", texts(change.added())).addKeyValue("removed", texts(change.removed()))
                     .addKeyValue("at", clock.instant().toString())
                     .log("netmap applied by {}: added {}, removed {}", who, change.added(), change.removed());
             return NetmapApplied.of(change);
@@ -87,11 +90,25 @@ public class AdminService {
                 throw persistFailed;
             }
             LOG.atInfo().addKeyValue("event", "limits.changed").addKeyValue("by", who)
-                    .addKeyValue("from", before.toString()).addKeyValue("to", applied.toString())
+                    .addKeyValue("from", fields(before)).addKeyValue("to", fields(applied))
                     .addKeyValue("at", clock.instant().toString())
                     .log("forwarding limits changed by {} from {} to {}", who, before, applied);
             return LimitsView.of(applied);
         }
+    }
+
+    /** Prefixes as a list of strings: a JSON array in structured logs. */
+    private static List<String> texts(List<IpPrefix> prefixes) {
+        return prefixes.stream().map(IpPrefix::toString).toList();
+    }
+
+    /** Limits by field, in the API's names: a JSON object with numbers in structured logs. */
+    private static Map<String, Integer> fields(InFlightLimits l) {
+        Map<String, Integer> m = new LinkedHashMap<>();
+        m.put("maxInFlight", l.maxInFlight());
+        m.put("maxInFlightPerClient", l.maxInFlightPerClient());
+        m.put("maxUdpFlows", l.maxUdpFlows());
+        return m;
     }
 
     public FlowPage flows(int page, int size) {

@@ -102,8 +102,9 @@ class ServiceProcessIT {
                 .findFirst().orElseThrow(() -> new AssertionError("no limits.changed event:\n" + read(log)));
         assertEquals("dev.loomstack.api.AdminService", change.path("log").path("logger").asString());
         assertEquals("admin@127.0.0.1", change.path("by").asString());
-        assertTrue(change.path("to").asString().startsWith("max-in-flight 300, per client 200, UDP flows "),
-                change.toString());
+        assertEquals(300, change.path("to").path("maxInFlight").asInt(), change.toString());
+        assertEquals(200, change.path("to").path("maxInFlightPerClient").asInt(), change.toString());
+        assertTrue(change.path("from").path("maxUdpFlows").isNumber(), change.toString());
         assertTrue(change.path("message").asString().startsWith("forwarding limits changed by admin@127.0.0.1 from "),
                 change.toString());
         // SIGTERM: the web servers stop taking requests, then the drain, then the link.
