@@ -23,8 +23,9 @@ import org.junit.jupiter.api.io.TempDir;
  * layers as the build stage does, the layers are merged into one directory as the runtime stage's
  * COPY lines do, and the training {@code RUN java ...} line, read from the Dockerfile (so the two
  * cannot drift), runs there with its absolute paths moved into a temporary directory. It must
- * exit 0 within the time bound and leave the AOT cache. Runs in the integration-test phase, after
- * {@code package} built the jar.
+ * exit 0 within the time bound and leave the AOT cache, and the image's ENTRYPOINT must then start
+ * the service with that cache. Runs in the integration-test phase, after {@code package} built the
+ * jar.
  */
 class AotTrainingRunIT {
     static final Path DOCKERFILE = Path.of(System.getProperty("loomstack.dockerfile", "Dockerfile"));
@@ -184,6 +185,34 @@ class AotTrainingRunIT {
         assertInOrder(output, "loomstack.link=memory: no device", "serving on memory",
                 "ready; exiting as loomstack.exit-when-ready asks", "admin API stopped taking requests",
                 "draining 0 open flows for up to 10s", "drained: no flow left open", "link memory closed");
+
+        // The image's ENTRYPOINT starts with that cache; AOTMode=on makes a cache it cannot use fatal.
+        List<String> entrypoint = new ArrayList<>();
+        for (String arg : entrypoint(stage)) {
+            entrypoint.add(arg.replace(workdir + "/", app + "/"));
+        }
+        assertEquals("java", entrypoint.getFirst());
+        assertTrue(entrypoint.contains("-XX:AOTCache=" + cache), entrypoint.toString());
+        entrypoint.set(0, javaOfThisJvm());
+        entrypoint.add(1, "-XX:AOTMode=on");
+        entrypoint.addAll(List.of("--loomstack.link=memory", "--loomstack.exit-when-ready=true", "--server.port=0",
+                "--management.server.port=0", "--loomstack.state-dir=" + fakeTmp.resolve("run"),
+                "--loomstack.admin.token=run"));
+        Path runLog = tmp.resolve("run.log");
+        assertEquals(0, run(entrypoint, app, runLog), "the service did not start with the AOT cache:\n"
+                + Files.readString(runLog));
+        assertTrue(Files.readString(runLog).contains("Started LoomstackApplication"), Files.readString(runLog));
+    }
+
+    /** {@code ENTRYPOINT ["java", ...]}: the exec form's words. */
+    static List<String> entrypoint(List<String> stage) {
+        String line = stage.stream().filter(s -> s.startsWith("ENTRYPOINT ")).reduce((a, b) -> b).orElseThrow();
+        Matcher m = Pattern.compile("\"([^\"]*)\"").matcher(line);
+        List<String> words = new ArrayList<>();
+        while (m.find()) {
+            words.add(m.group(1));
+        }
+        return words;
     }
 
     static void assertInOrder(String output, String... lines) {
