@@ -115,8 +115,8 @@ public record LoomstackProperties(
      * @param nagle             Whether small writes are coalesced (Nagle, RFC 9293 section 3.7.4); on by default.
      * @param timeWait          How long an actively closed connection lingers in TIME-WAIT (default 60s).
      * @param keepAlive         Probing of idle forwarded connections.
-     * @param sendBuffer        Bytes queued per connection ahead of the peer's ACK.
-     * @param receiveBufferMax  The cap of receive-window auto-tuning.
+     * @param sendBuffer        Bytes queued per connection ahead of the peer's ACK (default 4MB).
+     * @param receiveBufferMax  The cap of receive-window auto-tuning (default 6MB).
      * @param forward           Forwarding of TCP flows to their upstreams.
      */
     public record Tcp(
