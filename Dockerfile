@@ -22,11 +22,12 @@ COPY --from=build /layers/dependencies/ ./
 COPY --from=build /layers/spring-boot-loader/ ./
 COPY --from=build /layers/snapshot-dependencies/ ./
 COPY --from=build /layers/application/ ./
-# Java 25 AOT cache (JEP 514/515) from a training start that stops after the context refreshes;
-# the stack is left out of training because the build has no TUN device.
-RUN java -XX:AOTCacheOutput=/app/loomstack.aot --enable-native-access=ALL-UNNAMED \
-      -Dspring.context.exit=onRefresh -jar loomstack.jar \
-      --loomstack.stack.enabled=false --server.port=0 --management.server.port=0 \
+# Java 25 AOT cache (JEP 514/515) from a training run of the real service: the engine runs on a
+# link to nothing (loomstack.link=memory, so no TUN device is needed at build time), the service
+# starts, and exits 0 once ready through the same graceful stop as on SIGTERM, so start and stop
+# are both recorded. AotTrainingRunIT runs this exact command against the packaged jar.
+RUN java -XX:AOTCacheOutput=/app/loomstack.aot --enable-native-access=ALL-UNNAMED -jar loomstack.jar \
+      --loomstack.link=memory --loomstack.exit-when-ready=true --server.port=0 --management.server.port=0 \
       --loomstack.state-dir=/tmp/training --loomstack.admin.token=training \
  && rm -rf /tmp/training
 VOLUME /var/lib/loomstack

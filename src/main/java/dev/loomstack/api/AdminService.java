@@ -12,19 +12,28 @@ import dev.loomstack.engine.InFlightLimits;
 import dev.loomstack.engine.NetmapChange;
 import dev.loomstack.engine.NetworkMap;
 import dev.loomstack.engine.RouterControl;
+import dev.loomstack.packet.IpPrefix;
 import java.net.InetSocketAddress;
 import java.time.Clock;
 import java.time.Instant;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.springframework.stereotype.Service;
 
 /**
- * What the admin API does: applies and persists netmaps and limits (persisted first, so nothing
- * applied is ever lost on restart), and reads the engine's flows and identities. Every change is
- * logged with who asked, what changed and when.
+ * What the admin API does: applies and persists netmaps and limits, and reads the engine's flows
+ * and identities. Every change is logged with who asked, what changed and when.
+ *
+ * <p>A change is applied to the engine first and persisted second, and only then answered 200: an
+ * engine that refuses it (not running: 503; a value it rejects: 400) leaves {@code state.json}
+ * untouched, and a write that fails puts the engine back to what it ran before (500). So whatever
+ * was answered 200 is on disk and comes back after a restart, and a failed request changes
+ * nothing. Persisting first would have written maps the engine never ran, to be applied on the
+ * next boot although the client was told they failed.
  */
 @Service
 public class AdminService {
@@ -44,11 +53,17 @@ public class AdminService {
     public NetmapApplied applyNetmap(NetmapView view, String who) {
         NetworkMap map = view.toNetworkMap();
         synchronized (changes) {
-            state.saveNetmap(view);
+            NetworkMap before = router.netmap();
             NetmapChange change = router.applyNetmap(map);
+            try {
+                state.saveNetmap(view);
+            } catch (RuntimeException persistFailed) {
+                router.applyNetmap(before);
+                throw persistFailed;
+            }
             LOG.atInfo().addKeyValue("event", "netmap.applied").addKeyValue("by", who)
                     .addKeyValue("self", map.selfNode().name()).addKeyValue("peers", map.peers().size())
-                    .addKeyValue("added", change.added().toString()).addKeyValue("removed", change.removed().toString())
+                    .addKeyValue("added", texts(change.added())).addKeyValue("removed", texts(change.removed()))
                     .addKeyValue("at", clock.instant().toString())
                     .log("netmap applied by {}: added {}, removed {}", who, change.added(), change.removed());
             return NetmapApplied.of(change);
@@ -67,14 +82,33 @@ public class AdminService {
         synchronized (changes) {
             InFlightLimits before = router.limits();
             InFlightLimits next = view.toLimits(before);
-            state.saveLimits(LimitsView.of(next));
             InFlightLimits applied = router.updateLimits(next);
+            try {
+                state.saveLimits(LimitsView.of(applied));
+            } catch (RuntimeException persistFailed) {
+                router.updateLimits(before);
+                throw persistFailed;
+            }
             LOG.atInfo().addKeyValue("event", "limits.changed").addKeyValue("by", who)
-                    .addKeyValue("from", before.toString()).addKeyValue("to", applied.toString())
+                    .addKeyValue("from", fields(before)).addKeyValue("to", fields(applied))
                     .addKeyValue("at", clock.instant().toString())
                     .log("forwarding limits changed by {} from {} to {}", who, before, applied);
             return LimitsView.of(applied);
         }
+    }
+
+    /** Prefixes as a list of strings: a JSON array in structured logs. */
+    private static List<String> texts(List<IpPrefix> prefixes) {
+        return prefixes.stream().map(IpPrefix::toString).toList();
+    }
+
+    /** Limits by field, in the API's names: a JSON object with numbers in structured logs. */
+    private static Map<String, Integer> fields(InFlightLimits l) {
+        Map<String, Integer> m = new LinkedHashMap<>();
+        m.put("maxInFlight", l.maxInFlight());
+        m.put("maxInFlightPerClient", l.maxInFlightPerClient());
+        m.put("maxUdpFlows", l.maxUdpFlows());
+        return m;
     }
 
     public FlowPage flows(int page, int size) {

@@ -28,13 +28,42 @@ import org.springframework.validation.annotation.Validated;
 /**
  * Everything under {@code loomstack.*}. Defaults are named here, once; the stack's own classes keep
  * their protocol defaults (TCP timers, buffer sizes) and this record only overrides what an
- * operator chooses to.
+ * operator chooses to. Each {@code @param} is the property's description in the configuration
+ * metadata the build generates (IDE completion).
+ *
+ * @param link            What the stack runs on: "tun" (the default), the TUN device of loomstack.tun;
+ *                        "memory", a link to nothing, so the whole service runs without a device
+ *                        and no packet reaches it (the image build's AOT training run, tests).
+ * @param exitWhenReady   Whether to stop gracefully as soon as the service is ready and exit with
+ *                        code 0, as on SIGTERM (the image build's AOT training run records start and
+ *                        stop so).
+ * @param tun             The TUN device.
+ * @param selfAddresses   This node's own addresses as prefixes ("100.64.0.1/32"): the stack answers
+ *                        for them from boot until a netmap says otherwise. A malformed prefix, or
+ *                        one with host bits set, fails the boot naming the property.
+ * @param tcp             TCP tunables.
+ * @param limits          Forwarding limits.
+ * @param dns             MagicDNS.
+ * @param processLocalIps Whether flows to this node's own addresses are terminated and served
+ *                        (Tailscale's ProcessLocalIPs).
+ * @param processSubnets  Whether flows to advertised subnet routes are terminated and forwarded to
+ *                        the host's network (Tailscale's ProcessSubnets).
+ * @param stateDir        Directory of state.json (the last applied netmap and limits) and of the
+ *                        generated admin token; relative to the working directory.
+ * @param admin           The admin API.
+ * @param shutdown        Graceful shutdown.
+ * @param initialNetmap   A netmap JSON document (as PUT /api/v1/netmap takes) applied and persisted
+ *                        on the first boot, while the state directory holds none yet.
+ * @param denyHostPorts   Ports of this host never forwarded to from the TUN by any path, besides the
+ *                        service's own HTTP ports (always refused).
  */
 @Validated
 @ConfigurationProperties("loomstack")
 public record LoomstackProperties(
+        @NotNull @DefaultValue("tun") LinkKind link,
+        @DefaultValue("false") boolean exitWhenReady,
         @Valid @NotNull @DefaultValue Tun tun,
-        @NotEmpty @DefaultValue({DEFAULT_SELF_V4, DEFAULT_SELF_V6}) List<@Pattern(regexp = PREFIX_TEXT) String> selfAddresses,
+        @NotEmpty @DefaultValue({DEFAULT_SELF_V4, DEFAULT_SELF_V6}) List<@NotNull IpPrefix> selfAddresses,
         @Valid @NotNull @DefaultValue Tcp tcp,
         @Valid @NotNull @DefaultValue Limits limits,
         @Valid @NotNull @DefaultValue Dns dns,
@@ -51,10 +80,22 @@ public record LoomstackProperties(
 
     public static final String DEFAULT_SELF_V4 = "100.64.0.1/32";
     public static final String DEFAULT_SELF_V6 = "fd7a:115c:a1e0::1/128";
-    /** A loose textual check; {@link #selfPrefixes()} does the real parsing. */
-    static final String PREFIX_TEXT = "[0-9a-fA-F:.]+(/[0-9]{1,3})?";
 
-    /** The TUN device. */
+    /** What the stack runs on. */
+    public enum LinkKind {
+        /** The TUN device {@code loomstack.tun.name}: the router. */
+        TUN,
+        /** A link to nothing: the whole service runs, no packet reaches it, nothing is needed from the host. */
+        MEMORY
+    }
+
+    /**
+     * The TUN device.
+     *
+     * @param name The TUN device's name (1-15 characters, Linux's limit); the service creates it and
+     *             removes it when it stops.
+     * @param mtu  The TUN device's MTU in bytes, 1280 (IPv6's minimum) to 65535.
+     */
     public record Tun(
             @NotNull @Pattern(regexp = "[a-zA-Z0-9_.-]{1,15}", message = "must be a Linux interface name of 1-15 characters")
             @DefaultValue(DEFAULT_NAME) String name,
@@ -70,13 +111,13 @@ public record LoomstackProperties(
      * TCP tunables. Each is optional: unset keeps {@link TcpSettings#defaults()}, which names the
      * protocol defaults (Linux's, where RFCs leave a choice).
      *
-     * @param congestionControl {@code cubic} (default) or {@code newreno}
-     * @param nagle             coalesce small writes (RFC 9293 section 3.7.4)
-     * @param timeWait          how long an actively closed connection lingers
-     * @param keepAlive         probing of idle forwarded connections
-     * @param sendBuffer        bytes queued per connection ahead of the peer's ACK
-     * @param receiveBufferMax  the cap of receive-window auto-tuning
-     * @param forward           forwarding of TCP flows to their upstreams
+     * @param congestionControl Congestion control: cubic (the default) or newreno.
+     * @param nagle             Whether small writes are coalesced (Nagle, RFC 9293 section 3.7.4); on by default.
+     * @param timeWait          How long an actively closed connection lingers in TIME-WAIT (default 60s).
+     * @param keepAlive         Probing of idle forwarded connections.
+     * @param sendBuffer        Bytes queued per connection ahead of the peer's ACK (default 4MB).
+     * @param receiveBufferMax  The cap of receive-window auto-tuning (default 6MB).
+     * @param forward           Forwarding of TCP flows to their upstreams.
      */
     public record Tcp(
             CongestionControlAlgorithm congestionControl,
@@ -90,8 +131,8 @@ public record LoomstackProperties(
         /**
          * Forwarding to upstreams.
          *
-         * @param dialTimeout how long the upstream of a forwarded flow may take to accept before the
-         *                    client gets a RST; unset keeps {@link TcpFlowForwarder#DEFAULT_DIAL_TIMEOUT}
+         * @param dialTimeout How long the upstream of a forwarded flow may take to accept before the
+         *                    client gets a RST (default 30s).
          */
         public record Forward(@DurationMin(millis = 1) @DurationMax(millis = Integer.MAX_VALUE) Duration dialTimeout) {
             public Duration dialTimeoutOrDefault() {
@@ -102,6 +143,12 @@ public record LoomstackProperties(
         /**
          * Keep-alive (Tailscale's netstack leaves it at gVisor's defaults with a TODO to make it tunable).
          * Unset values keep {@link TcpSettings}' defaults.
+         *
+         * @param enabled  Whether keep-alive probes are sent on idle connections (RFC 9293 section
+         *                 3.8.4); off by default.
+         * @param idle     How long a connection is idle before the first probe (default 2h, as Linux).
+         * @param interval The time between unanswered probes (default 75s, as Linux).
+         * @param count    Unanswered probes after which the connection is reset (default 9, as Linux).
          */
         public record KeepAlive(Boolean enabled, Duration idle, Duration interval, @Min(1) Integer count) {}
 
@@ -140,7 +187,13 @@ public record LoomstackProperties(
      * flow limit follows the heap and the file-descriptor limit
      * ({@link InFlightLimits#udpFlowsForThisJvm()}).
      *
-     * @param maxUdpFlows UDP flows open at once; beyond it new flows are dropped and counted
+     * @param maxInFlight          TCP connections whose upstream handshake is in flight at once;
+     *                             beyond it new SYNs are dropped and counted. Unset, derived from
+     *                             the heap (256 to 8192).
+     * @param maxInFlightPerClient In-flight TCP connections of one client address. Unset, two thirds
+     *                             of max-in-flight.
+     * @param maxUdpFlows          UDP flows open at once; beyond it new flows are dropped and counted.
+     *                             Unset, derived from the heap and the file-descriptor limit.
      */
     public record Limits(@Min(1) Integer maxInFlight, @Min(1) Integer maxInFlightPerClient,
                          @Min(1) @Max(InFlightLimits.MAX_UDP_FLOWS) Integer maxUdpFlows) {
@@ -157,8 +210,8 @@ public record LoomstackProperties(
     /**
      * MagicDNS.
      *
-     * @param upstreams resolvers for names outside the tailnet ({@code 192.0.2.53} or
-     *                  {@code [2001:db8::53]:5353}); empty uses the host's {@code /etc/resolv.conf}
+     * @param upstreams Resolvers for names outside the tailnet ("192.0.2.53" or
+     *                  "[2001:db8::53]:5353"); empty uses the host's /etc/resolv.conf.
      */
     public record Dns(@DefaultValue({}) List<@Pattern(regexp = "\\[?[0-9a-fA-F:.]+\\]?(:[0-9]{1,5})?") String> upstreams) {
         public static final Path SYSTEM_RESOLV_CONF = Path.of("/etc/resolv.conf");
@@ -190,20 +243,18 @@ public record LoomstackProperties(
     /**
      * The admin API.
      *
-     * @param token   the bearer token; unset, one is generated into the state directory
-     * @param maxBody the largest request body accepted (413 beyond)
+     * @param token   The bearer token of the admin API. Unset, one is generated into the state
+     *                directory (file admin-token, mode 0600).
+     * @param maxBody The largest request body the admin API accepts (413 beyond).
      */
     public record Admin(String token, @NotNull @DefaultValue("1MB") DataSize maxBody) {}
 
     /**
      * Graceful shutdown.
      *
-     * @param drain how long open flows may run on after new ones stop being accepted
+     * @param drain How long open flows may run on at shutdown, after the API stopped and new flows
+     *              are refused; then the link closes.
      */
     public record Shutdown(@NotNull @DefaultValue("10s") Duration drain) {}
 
-    /** The self addresses, parsed strictly (host bits set or a malformed prefix fail the boot). */
-    public List<IpPrefix> selfPrefixes() {
-        return selfAddresses.stream().map(IpPrefix::parseStrict).toList();
-    }
 }

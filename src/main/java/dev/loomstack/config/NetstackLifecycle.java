@@ -4,13 +4,17 @@ import dev.loomstack.api.ApiModel.LimitsView;
 import dev.loomstack.api.ApiModel.NetmapView;
 import dev.loomstack.engine.Netstack;
 import dev.loomstack.link.LinkEndpoint;
+import dev.loomstack.link.MemoryLink;
 import dev.loomstack.link.TunLink;
 import dev.loomstack.packet.PacketBufferPool;
 import dev.loomstack.tcp.TcpSettings;
-import java.lang.System.Logger.Level;
+import java.time.Duration;
 import java.util.HashSet;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import org.springframework.boot.web.server.context.WebServerApplicationContext;
 import org.springframework.context.SmartLifecycle;
 
 /**
@@ -18,11 +22,25 @@ import org.springframework.context.SmartLifecycle;
  * lives: started after every bean is ready (re-applying the persisted netmap and limits), stopped
  * gracefully when the context closes (new flows refused, open ones given the drain time, then the
  * device removed).
+ *
+ * <p>Its {@linkplain #PHASE phase} orders it against the web servers: it starts before they do
+ * (the API never serves without an engine) and stops after they have (graceful shutdown, then the
+ * servers stopped), so a shutdown runs: the API stops taking requests, the flows drain, the link
+ * closes; each step logs a line.
  */
 public final class NetstackLifecycle implements SmartLifecycle {
+    /**
+     * Below the web servers' start/stop phase (and so below their graceful shutdown and the
+     * management server's): SmartLifecycles stop in descending phase order.
+     */
+    public static final int PHASE = WebServerApplicationContext.START_STOP_LIFECYCLE_PHASE - 1024;
     /** The reader reuses one buffer; the pool only has to hand it out. */
     private static final int LINK_POOL = 4;
-    private static final System.Logger LOG = System.getLogger(NetstackLifecycle.class.getName());
+    /**
+     * SLF4J, not System.Logger: on SIGTERM the JDK resets java.util.logging in its own shutdown
+     * hook, concurrently with Spring's, and the shutdown lines logged through it were lost.
+     */
+    private static final Logger LOG = LoggerFactory.getLogger(NetstackLifecycle.class);
 
     private final LoomstackProperties properties;
     private final StateStore state;
@@ -46,12 +64,11 @@ public final class NetstackLifecycle implements SmartLifecycle {
             NetmapView initial = state.readNetmap(properties.initialNetmap());
             state.saveNetmap(initial);
             saved = state.load();
-            LOG.log(Level.INFO, "first boot: netmap from {0}", properties.initialNetmap());
+            LOG.info("first boot: netmap from {}", properties.initialNetmap());
         }
-        LoomstackProperties.Tun tun = properties.tun();
-        TunLink link = TunLink.open(tun.name(), tun.mtu(), PacketBufferPool.forMtu(tun.mtu(), LINK_POOL));
+        LinkEndpoint link = openLink();
         try {
-            Netstack n = Netstack.create(link, Netstack.Options.defaults(properties.selfPrefixes())
+            Netstack n = Netstack.create(link, Netstack.Options.defaults(properties.selfAddresses())
                     .withTcp(properties.tcp().apply(TcpSettings.defaults()))
                     .withLimits(properties.limits().resolve())
                     .withProcessing(properties.processLocalIps(), properties.processSubnets())
@@ -60,11 +77,12 @@ public final class NetstackLifecycle implements SmartLifecycle {
                     .withDialTimeout(properties.tcp().forward().dialTimeoutOrDefault()));
             n.onLinkLost(onLinkLost);
             n.start();
-            LOG.log(Level.INFO, "ports of this host refused from the TUN by every path: {0}", n.deniedHostPorts());
+            LOG.info("ports of this host refused from the TUN by every path: {}",
+                    n.deniedHostPorts().stream().sorted().map(String::valueOf).toList());
             NetmapView map = saved.netmap();
             if (map != null) {
                 n.applyNetmap(map.toNetworkMap());
-                LOG.log(Level.INFO, "re-applied the netmap saved in {0}", state.file());
+                LOG.info("re-applied the netmap saved in {}", state.file());
             }
             LimitsView limits = saved.limits();
             if (limits != null) {
@@ -75,6 +93,17 @@ public final class NetstackLifecycle implements SmartLifecycle {
             link.close();
             throw e;
         }
+    }
+
+    private LinkEndpoint openLink() {
+        LoomstackProperties.Tun tun = properties.tun();
+        return switch (properties.link()) {
+            case TUN -> TunLink.open(tun.name(), tun.mtu(), PacketBufferPool.forMtu(tun.mtu(), LINK_POOL));
+            case MEMORY -> {
+                LOG.info("loomstack.link=memory: no device; the stack runs on a link that nothing reaches");
+                yield MemoryLink.unconnected(tun.mtu());
+            }
+        };
     }
 
     /** The service's own HTTP ports and the operator's {@code loomstack.deny-host-ports}. */
@@ -89,26 +118,54 @@ public final class NetstackLifecycle implements SmartLifecycle {
      * from the TUN, whichever path (own address, subnet, 4via6) leads to this host.
      */
     public void refuseServicePort(int port) {
-        servicePorts.add(port);
+        boolean added = servicePorts.add(port);
         Netstack n = netstack;
         if (n != null) {
             n.denyHostPort(port);
+            if (added) {
+                LOG.info("port {} of this service refused from the TUN by every path", port);
+            }
         }
     }
 
+    /**
+     * Runs after the web servers stopped (see {@link #PHASE}): drains the open flows for up to
+     * {@code loomstack.shutdown.drain}, then closes the engine and its link.
+     */
     @Override
     public void stop() {
         Netstack n = netstack;
         if (n == null) {
             return;
         }
+        Duration drain = properties.shutdown().drain();
+        LOG.info("admin API stopped taking requests");
+        LOG.info("draining {} open flows for up to {}; new flows are refused", n.openFlows(),
+                durationText(drain));
         try {
-            n.drain(properties.shutdown().drain());
+            int left = n.drain(drain);
+            if (left == 0) {
+                LOG.info("drained: no flow left open");
+            } else {
+                LOG.info("drained: {} flows still open at the end of the drain; closing them", left);
+            }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
         netstack = null;
         n.close();
+        LOG.info(properties.link() == LoomstackProperties.LinkKind.TUN ? "TUN device {} removed" : "link {} closed",
+                n.link().name());
+    }
+
+    /** {@code 10s}, {@code 1m30s}, {@code 0.5s}: as the property is written, not ISO 8601's {@code PT10S}. */
+    static String durationText(Duration d) {
+        return d.toString().substring(2).toLowerCase(java.util.Locale.ROOT);
+    }
+
+    @Override
+    public int getPhase() {
+        return PHASE;
     }
 
     @Override

@@ -97,4 +97,10 @@ public record InFlightLimits(int maxInFlight, int maxInFlightPerClient, int maxU
         }
         return Long.MAX_VALUE;
     }
+
+    /** For log lines: the fields as an operator reads them, digits without grouping. */
+    @Override
+    public String toString() {
+        return "max-in-flight " + maxInFlight + ", per client " + maxInFlightPerClient + ", UDP flows " + maxUdpFlows;
+    }
 }

@@ -235,8 +235,8 @@ public final class Netstack implements RouterControl, AutoCloseable {
         timers.start();
         stack.start();
         started = true;
-        LOG.log(Level.INFO, "serving on {0} (mtu {1}) with addresses {2}; in-flight limits {3}", link.name(),
-                link.mtu(), options.selfAddresses(), limits);
+        LOG.log(Level.INFO, () -> "serving on " + link.name() + " (mtu " + link.mtu() + ") with addresses "
+                + options.selfAddresses() + "; limits: " + limits);
     }
 
     public Stack stack() {
@@ -628,8 +628,8 @@ public final class Netstack implements RouterControl, AutoCloseable {
             policy.setAdvertisedRoutes(map.selfNode().allowedIPs());
             dns.dns().setZone(zoneOf(map));
             netmap.set(map);
-            LOG.log(Level.INFO, "netmap applied: self {0} {1}, {2} peers; added {3}, removed {4}",
-                    map.selfNode().name(), map.selfNode().addresses(), map.peers().size(), diff.added(), diff.removed());
+            LOG.log(Level.INFO, () -> "netmap applied: self " + map.selfNode().name() + " " + map.selfNode().addresses()
+                    + ", " + map.peers().size() + " peers; added " + diff.added() + ", removed " + diff.removed());
             return new NetmapChange(map, diff.added(), diff.removed());
         }
     }
@@ -663,7 +663,7 @@ public final class Netstack implements RouterControl, AutoCloseable {
             limiter.setMaxPerClient(next.maxInFlightPerClient());
             udpForwarder.setMaxFlows(next.maxUdpFlows());
             limits = next;
-            LOG.log(Level.INFO, "forwarding limits changed from {0} to {1}", before, next);
+            LOG.log(Level.INFO, () -> "forwarding limits changed from " + before + " to " + next);
             return next;
         }
     }
@@ -746,9 +746,7 @@ public final class Netstack implements RouterControl, AutoCloseable {
      */
     public int drain(Duration timeout) throws InterruptedException {
         draining = true;
-        int left = flows.awaitEmpty(timeout);
-        LOG.log(Level.INFO, "drained: {0} flows still open after {1}", left, timeout);
-        return left;
+        return flows.awaitEmpty(timeout);
     }
 
     public boolean isDraining() {

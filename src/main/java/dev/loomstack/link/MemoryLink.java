@@ -42,6 +42,14 @@ public final class MemoryLink implements LinkEndpoint {
         return pair(mtu, DEFAULT_QUEUE);
     }
 
+    /**
+     * An end with nothing on the other side: whatever is written to it is dropped and counted,
+     * nothing ever arrives. A stack runs on it with no device (an AOT training run, tests).
+     */
+    public static MemoryLink unconnected(int mtu) {
+        return new MemoryLink("memory", mtu, 1);
+    }
+
     public static Pair pair(int mtu, int queue) {
         MemoryLink a = new MemoryLink("memory-a", mtu, queue);
         MemoryLink b = new MemoryLink("memory-b", mtu, queue);
@@ -103,7 +111,7 @@ public final class MemoryLink implements LinkEndpoint {
 
     @Override
     public boolean writePacket(PacketBuffer packet) {
-        if (closed || peer.closed) {
+        if (closed || peer == null || peer.closed) {
             stats.dropped.increment();
             packet.release();
             return false;

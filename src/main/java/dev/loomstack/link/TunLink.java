@@ -124,6 +124,7 @@ public final class TunLink implements LinkEndpoint {
             }
             String actual = readName(ifr);
             configure(actual, mtu);
+            LOG.log(Level.INFO, () -> "TUN device " + actual + " created (mtu " + mtu + ") and up");
             return new TunLink(fd, actual, mtu, pool, writeQueue);
         } catch (RuntimeException e) {
             LibC.close(fd);
@@ -271,8 +272,9 @@ public final class TunLink implements LinkEndpoint {
     private void readFailed(String call, int errno) {
         long now = System.nanoTime();
         if (lastErrorLogNanos == 0 || now - lastErrorLogNanos >= ERROR_LOG_INTERVAL.toNanos()) {
-            LOG.log(Level.WARNING, "{0} on {1} failed: {2} ({3} more such errors since the last line)", call, name,
-                    LibC.describe(errno), errorsNotLogged);
+            long notLogged = errorsNotLogged;
+            LOG.log(Level.WARNING, () -> call + " on " + name + " failed: " + LibC.describe(errno) + " ("
+                    + notLogged + " more such errors since the last line)");
             lastErrorLogNanos = now;
             errorsNotLogged = 0;
         } else {
@@ -292,7 +294,7 @@ public final class TunLink implements LinkEndpoint {
             lossCause = full;
             toTell = List.copyOf(lossListeners);
         }
-        LOG.log(Level.ERROR, "{0}: the link is down for good; packets to it are dropped", full);
+        LOG.log(Level.ERROR, () -> full + ": the link is down for good; packets to it are dropped");
         for (LossListener l : toTell) {
             tell(l, full);
         }
@@ -404,6 +406,7 @@ public final class TunLink implements LinkEndpoint {
         synchronized (this) {
             if (!fdClosed) {
                 fdClosed = true;
+                // A non-persistent device goes with its last descriptor; the owner logs its removal.
                 LibC.close(fd);
             }
         }

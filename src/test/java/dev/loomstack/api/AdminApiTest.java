@@ -11,11 +11,11 @@ import static org.springframework.test.web.servlet.result.MockMvcResultMatchers.
 import static org.springframework.test.web.servlet.result.MockMvcResultMatchers.jsonPath;
 import static org.springframework.test.web.servlet.result.MockMvcResultMatchers.status;
 
+import dev.loomstack.config.NetstackLifecycle;
 import dev.loomstack.config.StateStore;
 import dev.loomstack.engine.InFlightLimits;
 import dev.loomstack.engine.Netstack;
 import dev.loomstack.packet.IpPrefix;
-import dev.loomstack.testing.CaptureLink;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
@@ -23,9 +23,7 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.springframework.beans.factory.annotation.Autowired;
 import org.springframework.boot.test.context.SpringBootTest;
-import org.springframework.boot.test.context.TestConfiguration;
 import org.springframework.boot.webmvc.test.autoconfigure.AutoConfigureMockMvc;
-import org.springframework.context.annotation.Bean;
 import org.springframework.http.MediaType;
 import org.springframework.test.context.DynamicPropertyRegistry;
 import org.springframework.test.context.DynamicPropertySource;
@@ -33,10 +31,11 @@ import org.springframework.test.web.servlet.MockMvc;
 import org.springframework.test.web.servlet.request.MockHttpServletRequestBuilder;
 
 /**
- * The admin API over MockMvc, with a real engine behind it on a link that goes nowhere: every
- * endpoint, every error case, and authentication.
+ * The admin API over MockMvc, with the service's real engine behind it on a link that goes nowhere
+ * ({@code loomstack.link=memory}): every endpoint, every error case, and authentication.
  */
-@SpringBootTest(properties = {"loomstack.stack.enabled=false", "loomstack.admin.token=" + AdminApiTest.TOKEN,
+@SpringBootTest(properties = {"loomstack.link=memory", "loomstack.self-addresses=100.64.0.1/32",
+        "loomstack.dns.upstreams=192.0.2.53", "loomstack.admin.token=" + AdminApiTest.TOKEN,
         "loomstack.admin.max-body=4KB", "server.port=0", "management.server.port="})
 @AutoConfigureMockMvc
 class AdminApiTest {
@@ -60,25 +59,13 @@ class AdminApiTest {
         r.add("loomstack.state-dir", STATE::toString);
     }
 
-    /** The engine is itself the {@code RouterControl} the API needs. */
-    @TestConfiguration
-    static class Engine {
-        @Bean(destroyMethod = "close")
-        Netstack engine() {
-            Netstack n = Netstack.create(new CaptureLink(1280), Netstack.Options.defaults(
-                    List.of(IpPrefix.parse("100.64.0.1/32"))).withDnsUpstreams(List.of())
-                    .withLimits(new InFlightLimits(900, 600, 3000)));
-            n.start();
-            return n;
-        }
-    }
-
     @Autowired
     MockMvc mvc;
     @Autowired
-    Netstack netstack;
+    NetstackLifecycle lifecycle;
     @Autowired
     StateStore state;
+    Netstack netstack;
 
     static MockHttpServletRequestBuilder authed(MockHttpServletRequestBuilder b) {
         return b.header("Authorization", "Bearer " + TOKEN);
@@ -90,6 +77,7 @@ class AdminApiTest {
 
     @BeforeEach
     void reset() {
+        netstack = lifecycle.netstack();
         netstack.updateLimits(new InFlightLimits(900, 600, 3000));
         netstack.applyNetmap(dev.loomstack.engine.NetworkMap.initial("router-1", List.of(IpPrefix.parse("100.64.0.1/32"))));
     }

@@ -4,19 +4,13 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.springframework.test.web.servlet.request.MockMvcRequestBuilders.get;
 import static org.springframework.test.web.servlet.result.MockMvcResultMatchers.status;
 
-import dev.loomstack.engine.Netstack;
-import dev.loomstack.packet.IpPrefix;
-import dev.loomstack.testing.CaptureLink;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.springframework.beans.factory.annotation.Autowired;
 import org.springframework.boot.test.context.SpringBootTest;
-import org.springframework.boot.test.context.TestConfiguration;
 import org.springframework.boot.webmvc.test.autoconfigure.AutoConfigureMockMvc;
-import org.springframework.context.annotation.Bean;
 import org.springframework.test.web.servlet.MockMvc;
 
 /**
@@ -24,22 +18,11 @@ import org.springframework.test.web.servlet.MockMvc;
  * document must equal it. After an intended change, regenerate it with
  * {@code ./mvnw test -Dtest=OpenApiContractTest -Dopenapi.update=true} and review the diff.
  */
-@SpringBootTest(properties = {"loomstack.stack.enabled=false", "loomstack.admin.token=contract",
+@SpringBootTest(properties = {"loomstack.link=memory", "loomstack.admin.token=contract",
         "server.port=0", "management.server.port=", "loomstack.state-dir=target/openapi-state"})
 @AutoConfigureMockMvc
 class OpenApiContractTest {
     static final Path CONTRACT = Path.of("openapi.yaml");
-
-    @TestConfiguration
-    static class Engine {
-        @Bean(destroyMethod = "close")
-        Netstack engine() {
-            Netstack n = Netstack.create(new CaptureLink(1280),
-                    Netstack.Options.defaults(List.of(IpPrefix.parse("100.64.0.1/32"))).withDnsUpstreams(List.of()));
-            n.start();
-            return n;
-        }
-    }
 
     @Autowired
     MockMvc mvc;

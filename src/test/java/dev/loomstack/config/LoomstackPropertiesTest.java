@@ -14,8 +14,15 @@ import org.springframework.boot.context.properties.source.MapConfigurationProper
 
 /** {@code loomstack.*} binds as an operator writes it and reaches the stack's settings. */
 class LoomstackPropertiesTest {
+    /** A binder as the service's: Boot's conversions plus the {@code @ConfigurationPropertiesBinding} ones. */
+    static Binder binder(Map<String, String> values) {
+        var conversions = new org.springframework.boot.convert.ApplicationConversionService();
+        conversions.addConverter(new IpPrefixConverter());
+        return new Binder(java.util.List.of(new MapConfigurationPropertySource(values)), null, conversions);
+    }
+
     private static LoomstackProperties bind(Map<String, String> values) {
-        return new Binder(new MapConfigurationPropertySource(values)).bindOrCreate("loomstack", LoomstackProperties.class);
+        return binder(values).bindOrCreate("loomstack", LoomstackProperties.class);
     }
 
     @Test
@@ -77,7 +84,7 @@ class LoomstackPropertiesTest {
         var validator = new org.springframework.validation.beanvalidation.LocalValidatorFactoryBean();
         validator.afterPropertiesSet();
         try {
-            return new Binder(new MapConfigurationPropertySource(values)).bindOrCreate("loomstack",
+            return binder(values).bindOrCreate("loomstack",
                     org.springframework.boot.context.properties.bind.Bindable.of(LoomstackProperties.class),
                     new org.springframework.boot.context.properties.bind.validation.ValidationBindHandler(validator));
         } finally {

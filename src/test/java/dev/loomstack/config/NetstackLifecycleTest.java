@@ -12,13 +12,17 @@ import dev.loomstack.testing.Cmd;
 import dev.loomstack.testing.NetNs;
 import dev.loomstack.testing.Privileges;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
 import org.springframework.boot.SpringApplication;
 import org.springframework.boot.diagnostics.FailureAnalysis;
+import org.springframework.boot.test.system.CapturedOutput;
+import org.springframework.boot.test.system.OutputCaptureExtension;
 import org.springframework.context.ConfigurableApplicationContext;
 
+@ExtendWith(OutputCaptureExtension.class)
 class NetstackLifecycleTest {
     @Test
-    void theContextOpensTheDeviceAndClosingItRemovesTheDevice() {
+    void theContextOpensTheDeviceAndClosingItRemovesTheDevice(CapturedOutput output) {
         Privileges.assumeRootAndTun();
         String dev = NetNs.uniqueDeviceName("lsctx");
         ConfigurableApplicationContext ctx = SpringApplication.run(LoomstackApplication.class,
@@ -36,6 +40,13 @@ class NetstackLifecycleTest {
             ctx.close();
         }
         assertFalse(Cmd.run("ip", "link", "show", dev).ok(), "the device goes with the context");
+        // Created and removed are logged, numbers as written (no locale grouping), limits by field.
+        String log = output.getAll();
+        AotTrainingRunIT.assertInOrder(log, "TUN device " + dev + " created (mtu 1400) and up",
+                "serving on " + dev + " (mtu 1400) with addresses [100.64.0.1/32, fd7a:115c:a1e0::1/128]; limits: max-in-flight ",
+                "admin API stopped taking requests", "draining 0 open flows for up to 10s", "drained: no flow left open",
+                "TUN device " + dev + " removed");
+        assertFalse(log.contains("1,400") || log.contains("InFlightLimits["), log);
     }
 
     @Test
