@@ -56,7 +56,7 @@ public class AdminService {
             NetworkMap before = router.netmap();
             NetmapChange change = router.applyNetmap(map);
             try {
-                state.saveNetmap(view);
+                state.saveNetmap(map);
             } catch (RuntimeException persistFailed) {
                 router.applyNetmap(before);
                 throw persistFailed;
@@ -84,7 +84,7 @@ public class AdminService {
             InFlightLimits next = view.toLimits(before);
             InFlightLimits applied = router.updateLimits(next);
             try {
-                state.saveLimits(LimitsView.of(applied));
+                state.saveLimits(applied);
             } catch (RuntimeException persistFailed) {
                 router.updateLimits(before);
                 throw persistFailed;

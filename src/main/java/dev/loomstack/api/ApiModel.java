@@ -68,12 +68,12 @@ public final class ApiModel {
             return selfNode == null || selfNode.addresses() == null || !selfNode.addresses().isEmpty();
         }
 
-        public NetworkMap toNetworkMap() {
+        NetworkMap toNetworkMap() {
             return new NetworkMap(selfNode.toNode(), peers == null ? List.of() : peers.stream().map(NodeView::toNode).toList(),
                     domain == null ? "" : domain);
         }
 
-        public static NetmapView of(NetworkMap m) {
+        static NetmapView of(NetworkMap m) {
             return new NetmapView(NodeView.of(m.selfNode()), m.peers().stream().map(NodeView::of).toList(), m.domain());
         }
     }
@@ -100,12 +100,12 @@ public final class ApiModel {
         }
 
         /** The limits this view asks for; an absent {@code maxUdpFlows} keeps {@code current}'s. */
-        public InFlightLimits toLimits(InFlightLimits current) {
+        InFlightLimits toLimits(InFlightLimits current) {
             return new InFlightLimits(maxInFlight, maxInFlightPerClient,
                     maxUdpFlows != null ? maxUdpFlows : current.maxUdpFlows());
         }
 
-        public static LimitsView of(InFlightLimits l) {
+        static LimitsView of(InFlightLimits l) {
             return new LimitsView(l.maxInFlight(), l.maxInFlightPerClient(), l.maxUdpFlows());
         }
     }

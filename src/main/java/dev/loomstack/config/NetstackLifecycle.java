@@ -1,8 +1,7 @@
 package dev.loomstack.config;
 
-import dev.loomstack.api.ApiModel.LimitsView;
-import dev.loomstack.api.ApiModel.NetmapView;
 import dev.loomstack.engine.Netstack;
+import dev.loomstack.engine.NetworkMap;
 import dev.loomstack.link.LinkEndpoint;
 import dev.loomstack.link.MemoryLink;
 import dev.loomstack.link.TunLink;
@@ -61,7 +60,7 @@ public final class NetstackLifecycle implements SmartLifecycle {
         StateStore.State saved = state.load();
         if (saved.netmap() == null && properties.initialNetmap() != null) {
             // First boot: the configured netmap becomes the persisted one.
-            NetmapView initial = state.readNetmap(properties.initialNetmap());
+            NetworkMap initial = state.readNetmap(properties.initialNetmap());
             state.saveNetmap(initial);
             saved = state.load();
             LOG.info("first boot: netmap from {}", properties.initialNetmap());
@@ -79,14 +78,14 @@ public final class NetstackLifecycle implements SmartLifecycle {
             n.start();
             LOG.info("ports of this host refused from the TUN by every path: {}",
                     n.deniedHostPorts().stream().sorted().map(String::valueOf).toList());
-            NetmapView map = saved.netmap();
+            NetworkMap map = saved.netmap();
             if (map != null) {
-                n.applyNetmap(map.toNetworkMap());
+                n.applyNetmap(map);
                 LOG.info("re-applied the netmap saved in {}", state.file());
             }
-            LimitsView limits = saved.limits();
+            StateStore.SavedLimits limits = saved.limits();
             if (limits != null) {
-                n.updateLimits(limits.toLimits(n.limits()));
+                n.updateLimits(limits.over(n.limits()));
             }
             netstack = n;
         } catch (RuntimeException e) {

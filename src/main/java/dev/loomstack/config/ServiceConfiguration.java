@@ -9,7 +9,6 @@ import org.springframework.context.ApplicationListener;
 import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Configuration;
 import org.springframework.core.convert.converter.Converter;
-import tools.jackson.databind.json.JsonMapper;
 
 /**
  * What the service needs besides the stack: its state, the admin token, the conversion that binds
@@ -38,9 +37,10 @@ public class ServiceConfiguration {
             System.exit(SpringApplication.exit(event.getApplicationContext()));
         };
     }
+
     @Bean
-    StateStore stateStore(LoomstackProperties properties, JsonMapper json) {
-        return new StateStore(properties.stateDir(), json);
+    StateStore stateStore(LoomstackProperties properties) {
+        return new StateStore(properties.stateDir());
     }
 
     @Bean

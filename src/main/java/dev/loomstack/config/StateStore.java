@@ -1,7 +1,7 @@
 package dev.loomstack.config;
 
-import dev.loomstack.api.ApiModel.LimitsView;
-import dev.loomstack.api.ApiModel.NetmapView;
+import dev.loomstack.engine.InFlightLimits;
+import dev.loomstack.engine.NetworkMap;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.channels.FileChannel;
@@ -11,22 +11,37 @@ import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.PosixFilePermissions;
-import java.util.Optional;
 import tools.jackson.core.JacksonException;
-import tools.jackson.databind.json.JsonMapper;
 
 /**
- * The last applied netmap and limits, kept in {@code <state-dir>/state.json}. Writes are atomic:
- * a temporary file is written and fsynced, renamed over the old one, and the directory fsynced, so
- * a crash leaves either the old state or the new one. A file that cannot be read is an error the
- * operator must see; it is never replaced silently.
+ * The last applied netmap and limits, kept in {@code <state-dir>/state.json} in the
+ * {@linkplain StateFormat format of its own}. Writes are atomic: a temporary file is written and
+ * fsynced, renamed over the old one, and the directory fsynced, so a crash leaves either the old
+ * state or the new one. A file that cannot be read is an error the operator must see; it is never
+ * replaced silently.
  */
 public final class StateStore {
     public static final String FILE_NAME = "state.json";
 
     /** What is persisted; either part may be absent. */
-    public record State(NetmapView netmap, LimitsView limits) {
+    public record State(NetworkMap netmap, SavedLimits limits) {
         public static final State EMPTY = new State(null, null);
+    }
+
+    /**
+     * The limits as kept. A file written before the UDP flow limit existed has no
+     * {@code maxUdpFlows}; the engine then keeps its own.
+     */
+    public record SavedLimits(int maxInFlight, int maxInFlightPerClient, Integer maxUdpFlows) {
+        static SavedLimits of(InFlightLimits l) {
+            return new SavedLimits(l.maxInFlight(), l.maxInFlightPerClient(), l.maxUdpFlows());
+        }
+
+        /** These limits for an engine that runs {@code current} now. */
+        public InFlightLimits over(InFlightLimits current) {
+            return new InFlightLimits(maxInFlight, maxInFlightPerClient,
+                    maxUdpFlows != null ? maxUdpFlows : current.maxUdpFlows());
+        }
     }
 
     /** The state file exists but cannot be used. */
@@ -45,72 +60,57 @@ public final class StateStore {
 
     private final Path dir;
     private final Path file;
-    private final JsonMapper json;
     private final Object lock = new Object();
 
-    public StateStore(Path dir, JsonMapper json) {
+    public StateStore(Path dir) {
         this.dir = dir;
         this.file = dir.resolve(FILE_NAME);
-        this.json = json;
     }
 
     public Path file() {
         return file;
     }
 
-    /** The persisted state, or {@link State#EMPTY} when none was ever written. */
+    /**
+     * The persisted state, or {@link State#EMPTY} when none was ever written. Its netmap is checked
+     * as the engine takes it (names, addresses, prefixes without host bits).
+     */
     public State load() {
-        if (!Files.exists(file)) {
-            return State.EMPTY;
-        }
-        try {
-            State s = json.readValue(Files.readAllBytes(file), State.class);
-            if (s == null) {
-                throw new CorruptStateException(file, "empty document");
-            }
-            return s;
-        } catch (JacksonException e) {
-            throw new CorruptStateException(file, e.getOriginalMessage());
-        } catch (IOException e) {
-            throw new CorruptStateException(file, e.getMessage());
-        }
+        return Files.exists(file) ? read(file, State.class) : State.EMPTY;
     }
 
     /**
      * A netmap document as the API accepts it (the chart mounts one from a ConfigMap), for the
-     * first boot when no state exists yet.
+     * first boot when no state exists yet; checked as {@link #load} checks the persisted one.
      */
-    public NetmapView readNetmap(Path document) {
+    public NetworkMap readNetmap(Path document) {
+        return read(document, NetworkMap.class);
+    }
+
+    private static <T> T read(Path document, Class<T> type) {
         try {
-            NetmapView v = json.readValue(Files.readAllBytes(document), NetmapView.class);
-            if (v == null || v.selfNode() == null) {
-                throw new CorruptStateException(document, "no selfNode");
+            T value = StateFormat.JSON.readValue(Files.readAllBytes(document), type);
+            if (value == null) {
+                throw new CorruptStateException(document, "empty document");
             }
-            v.toNetworkMap();
-            return v;
+            return value;
         } catch (JacksonException e) {
             throw new CorruptStateException(document, e.getOriginalMessage());
-        } catch (IllegalArgumentException | NullPointerException e) {
-            throw new CorruptStateException(document, String.valueOf(e.getMessage()));
         } catch (IOException e) {
             throw new CorruptStateException(document, e.getMessage());
         }
     }
 
-    public void saveNetmap(NetmapView netmap) {
+    public void saveNetmap(NetworkMap netmap) {
         synchronized (lock) {
             write(new State(netmap, load().limits()));
         }
     }
 
-    public void saveLimits(LimitsView limits) {
+    public void saveLimits(InFlightLimits limits) {
         synchronized (lock) {
-            write(new State(load().netmap(), limits));
+            write(new State(load().netmap(), SavedLimits.of(limits)));
         }
-    }
-
-    public Optional<NetmapView> netmap() {
-        return Optional.ofNullable(load().netmap());
     }
 
     private void write(State s) {
@@ -120,7 +120,7 @@ public final class StateStore {
                     PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
             try {
                 try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.WRITE, StandardOpenOption.TRUNCATE_EXISTING)) {
-                    ch.write(java.nio.ByteBuffer.wrap(json.writerWithDefaultPrettyPrinter().writeValueAsBytes(s)));
+                    ch.write(java.nio.ByteBuffer.wrap(StateFormat.JSON.writerWithDefaultPrettyPrinter().writeValueAsBytes(s)));
                     ch.force(true);
                 }
                 try {

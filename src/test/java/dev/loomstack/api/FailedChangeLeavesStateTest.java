@@ -6,8 +6,6 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.springframework.test.web.servlet.request.MockMvcRequestBuilders.put;
 import static org.springframework.test.web.servlet.result.MockMvcResultMatchers.status;
 
-import dev.loomstack.api.ApiModel.LimitsView;
-import dev.loomstack.api.ApiModel.NetmapView;
 import dev.loomstack.config.StackNotRunningException;
 import dev.loomstack.config.StateStore;
 import dev.loomstack.engine.FlowInfo;
@@ -29,7 +27,6 @@ import org.junit.jupiter.api.io.TempDir;
 import org.springframework.http.MediaType;
 import org.springframework.test.web.servlet.MockMvc;
 import org.springframework.test.web.servlet.setup.MockMvcBuilders;
-import tools.jackson.databind.json.JsonMapper;
 
 /**
  * A change the API answers with an error changes nothing: not the engine, not {@code state.json}
@@ -106,9 +103,9 @@ class FailedChangeLeavesStateTest {
 
     @BeforeEach
     void persistedState() throws Exception {
-        state = new StateStore(dir, JsonMapper.builder().build());
-        state.saveNetmap(NetmapView.of(SAVED_MAP));
-        state.saveLimits(LimitsView.of(SAVED_LIMITS));
+        state = new StateStore(dir);
+        state.saveNetmap(SAVED_MAP);
+        state.saveLimits(SAVED_LIMITS);
         before = Files.readAllBytes(state.file());
     }
 
@@ -163,7 +160,7 @@ class FailedChangeLeavesStateTest {
         putJson(mvc, "/api/v1/netmap", NETMAP).andExpect(status().isOk());
         putJson(mvc, "/api/v1/limits", LIMITS).andExpect(status().isOk());
         assertEquals("router-2", state.load().netmap().selfNode().name());
-        assertEquals(new InFlightLimits(50, 5, 2000), state.load().limits().toLimits(SAVED_LIMITS));
+        assertEquals(new InFlightLimits(50, 5, 2000), state.load().limits().over(SAVED_LIMITS));
         assertEquals(new InFlightLimits(50, 5, 2000), engine.limits);
     }
 }

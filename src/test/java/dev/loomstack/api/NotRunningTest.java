@@ -22,7 +22,6 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.springframework.test.web.servlet.MockMvc;
 import org.springframework.test.web.servlet.setup.MockMvcBuilders;
-import tools.jackson.databind.json.JsonMapper;
 
 /** While the stack is starting or stopping the API answers 503 with a problem, not a stack trace. */
 class NotRunningTest {
@@ -71,7 +70,7 @@ class NotRunningTest {
 
     @Test
     void aStoppedStackIs503(@TempDir Path state) throws Exception {
-        AdminService service = new AdminService(new Stopped(), new StateStore(state, JsonMapper.builder().build()));
+        AdminService service = new AdminService(new Stopped(), new StateStore(state));
         MockMvc mvc = MockMvcBuilders.standaloneSetup(new AdminController(service))
                 .setControllerAdvice(new ProblemAdvice()).build();
         mvc.perform(get("/api/v1/netmap"))

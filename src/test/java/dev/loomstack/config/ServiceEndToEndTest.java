@@ -131,7 +131,7 @@ class ServiceEndToEndTest {
     @Test
     void aCorruptStateFileStopsTheBootWithOneClearMessage(@TempDir Path state) throws Exception {
         Files.writeString(state.resolve(StateStore.FILE_NAME), "{ not json");
-        StateStore store = new StateStore(state, tools.jackson.databind.json.JsonMapper.builder().build());
+        StateStore store = new StateStore(state);
         StateStore.CorruptStateException e = org.junit.jupiter.api.Assertions.assertThrows(
                 StateStore.CorruptStateException.class, store::load);
         var analysis = new CorruptStateFailureAnalyzer().analyze(new IllegalStateException("boot", e));

@@ -17,6 +17,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import com.marcnuri.helm.Helm;
 import com.marcnuri.helm.LintResult;
 import dev.loomstack.config.StateStore;
+import dev.loomstack.packet.IpPrefix;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -105,9 +106,10 @@ class HelmChartTest {
         String json = get(find(docs, "ConfigMap", "edge-loomstack-netmap"), "data", "netmap.json");
         Path file = tmp.resolve("netmap.json");
         Files.writeString(file, json);
-        var view = new StateStore(tmp, tools.jackson.databind.json.JsonMapper.builder().build()).readNetmap(file);
-        assertEquals("router-1", view.selfNode().name());
-        assertEquals(List.of("100.64.0.1/32", "10.0.0.0/24"), view.selfNode().allowedIPs());
+        var netmap = new StateStore(tmp).readNetmap(file);
+        assertEquals("router-1", netmap.selfNode().name());
+        assertEquals(List.of(IpPrefix.parseStrict("100.64.0.1/32"), IpPrefix.parseStrict("10.0.0.0/24")),
+                netmap.selfNode().allowedIPs());
 
         String path = get(envVar(docs, "LOOMSTACK_INITIALNETMAP").orElseThrow(), "value");
         Map<String, Object> mount = volumeMounts(docs).stream().filter(m -> "netmap".equals(m.get("name"))).findFirst()
