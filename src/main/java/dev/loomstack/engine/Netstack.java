@@ -19,19 +19,14 @@ import dev.loomstack.stack.HashedTimerWheel;
 import dev.loomstack.stack.Stack;
 import dev.loomstack.stack.StatCounter;
 import dev.loomstack.stack.Stats;
-import dev.loomstack.stack.TransportEndpointId;
-import dev.loomstack.tcp.ForwarderRequest;
-import dev.loomstack.tcp.TcpEndpoint;
 import dev.loomstack.tcp.TcpForwarder;
 import dev.loomstack.tcp.TcpProtocol;
 import dev.loomstack.tcp.TcpSettings;
 import dev.loomstack.udp.UdpEndpoint;
 import dev.loomstack.udp.UdpForwarder;
-import dev.loomstack.udp.UdpForwarderRequest;
 import dev.loomstack.udp.UdpProtocol;
 import java.io.IOException;
 import java.lang.System.Logger.Level;
-import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.SocketException;
 import java.nio.file.Path;
@@ -46,12 +41,12 @@ import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.atomic.AtomicReference;
-import java.util.function.Consumer;
 
 /**
  * The router's engine (Tailscale's {@code Impl}): owns the stack on one link, decides which flows
- * it takes, and re-originates them as host sockets. Created with {@link #create}, started with
- * {@link #start}, stopped with {@link #close}, which leaves no thread or device behind.
+ * it takes, and re-originates them as host sockets (each new flow is served by a {@link FlowAcceptor}).
+ * Created with {@link #create}, started with {@link #start}, stopped with {@link #close}, which leaves
+ * no thread or device behind.
  */
 public final class Netstack implements RouterControl, AutoCloseable {
     private static final System.Logger LOG = System.getLogger(Netstack.class.getName());
@@ -59,7 +54,6 @@ public final class Netstack implements RouterControl, AutoCloseable {
     static final int POOLED_BUFFERS = 4096;
     /** The self node's name before any netmap names it. */
     public static final String DEFAULT_SELF_NAME = "loomstack";
-    private static final InetAddress LOOPBACK_V4 = InetAddress.getLoopbackAddress();
     /**
      * Tailscale's {@code netstack_tcp_forward_dropped_attempts}: SYNs the forwarder dropped at its
      * global in-flight limit ({@code forward_max_in_flight_drop}), over every engine in the process.
@@ -98,7 +92,6 @@ public final class Netstack implements RouterControl, AutoCloseable {
     private final Object netmapLock = new Object();
     private volatile InFlightLimits limits;
     final HostPortGuard hostPortGuard = new HostPortGuard(new HostAddresses());
-    private final TcpFlowForwarder tcpFlows;
     final StatCounter refusedWhileDraining = new StatCounter();
     final StatCounter linkLosses = new StatCounter();
     private final EngineStats engineStats;
@@ -188,19 +181,23 @@ public final class Netstack implements RouterControl, AutoCloseable {
         this.handlers = new FlowHandlers(() -> policy.setInterceptedTcpPorts(handlersPorts()));
         this.pingRelay = new PingRelay();
         this.dns = new MagicDnsServer(new MagicDns(options.dnsUpstreams()));
+        TcpFlowForwarder tcpFlows = new TcpFlowForwarder(options.dialTimeout(), hostPortGuard);
+        this.udpFlows = new UdpFlowForwarder(hostPortGuard);
+        FlowAcceptor acceptor = new FlowAcceptor(options.processLocalIps(), options.processSubnets(),
+                () -> draining, localAddresses, policy, handlers, dns, subnetAddresses, flows, proxyMap,
+                hostPortGuard, tcpFlows, udpFlows, new FlowAcceptor.Counters(refusedWhileDraining,
+                        udpNotForwarded, viaRefused, forwardedFromClients, forwardedToClients));
         this.udp = new UdpProtocol(stack);
         stack.registerTransport(udp);
-        this.udpForwarder = new UdpForwarder(this::acceptUdp, limits.maxUdpFlows());
+        this.udpForwarder = new UdpForwarder(acceptor::acceptUdp, limits.maxUdpFlows());
         udp.setForwarder(udpForwarder);
         this.tcp = new TcpProtocol(stack, options.tcp());
         stack.registerTransport(tcp);
         this.limiter = new InFlightLimiter(limits.maxInFlightPerClient(), droppedPerClient);
-        this.tcpForwarder = new TcpForwarder(tcp, 0, limits.maxInFlight(), this::acceptTcp);
+        this.tcpForwarder = new TcpForwarder(tcp, 0, limits.maxInFlight(), acceptor::acceptTcp);
         tcpForwarder.setGate(limiter);
         FORWARD_DROPPED_ATTEMPTS.add(stats.tcp.forwardMaxInFlightDrop);
         options.deniedHostPorts().forEach(hostPortGuard::deny);
-        this.tcpFlows = new TcpFlowForwarder(options.dialTimeout(), hostPortGuard);
-        this.udpFlows = new UdpFlowForwarder(hostPortGuard);
         stack.setInboundFilter(this::shouldProcessInbound);
         stack.setEchoPolicy(this::onEchoRequest);
         link.onLoss(cause -> linkLosses.increment());
@@ -371,217 +368,6 @@ public final class Netstack implements RouterControl, AutoCloseable {
             return Stack.EchoPolicy.Decision.IGNORE;
         }
         return stack.hasAddress(dst) ? Stack.EchoPolicy.Decision.REPLY : Stack.EchoPolicy.Decision.IGNORE;
-    }
-
-    /** A flow's client must be a unicast address a reply can reach. */
-    private static boolean validClient(IpAddress a) {
-        return !a.isUnspecified() && !a.isMulticast() && !a.isLoopback() && !a.equals(IpAddress.V4_BROADCAST);
-    }
-
-    /**
-     * Where a flow to {@code dst:port} is dialled, or null when it must be refused: also when the
-     * destination, whichever path led to it, is a denied port of the router host itself.
-     */
-    private InetSocketAddress dialTarget(IpAddress dst, int port) {
-        InetSocketAddress target = routedTarget(dst, port);
-        if (target != null && hostPortGuard.refusesDial(target)) {
-            return null;
-        }
-        return target;
-    }
-
-    /** Where the flow's path (own address, 4via6, subnet) leads, or null when none takes it. */
-    private InetSocketAddress routedTarget(IpAddress dst, int port) {
-        if (localAddresses.contains(dst)) {
-            if (!options.processLocalIps() && !policy.interceptedTcpPorts().contains(port)) {
-                return null;
-            }
-            return new InetSocketAddress(LOOPBACK_V4, port);
-        }
-        if (TailnetAddresses.isVia(dst)) {
-            IpAddress v4 = TailnetAddresses.unmapVia(dst);
-            if (ViaSafety.refuses(v4) || !policy.handlesVia(dst)) {
-                viaRefused.increment();
-                return null;
-            }
-            return new InetSocketAddress(v4.toInetAddress(), port);
-        }
-        if (!options.processSubnets() || TailnetAddresses.isTailscaleIp(dst) || !policy.routesSubnet(dst)) {
-            return null;
-        }
-        return new InetSocketAddress(dst.toInetAddress(), port);
-    }
-
-    // ---- TCP -----------------------------------------------------------------------------------
-
-    /** Tailscale's {@code acceptTCP}: decide, dial upstream before the handshake, then copy. */
-    private void acceptTcp(ForwarderRequest request) {
-        TransportEndpointId id = request.id();
-        if (draining) {
-            refusedWhileDraining.increment();
-            request.complete(true);
-            return;
-        }
-        IpAddress clientIp = id.remoteAddress();
-        IpAddress dst = id.localAddress();
-        int port = id.localPort();
-        if (!validClient(clientIp)) {
-            request.complete(true);
-            return;
-        }
-        InetSocketAddress clientAddr = new InetSocketAddress(clientIp.toInetAddress(), id.remotePort());
-        InetSocketAddress dstAddr = new InetSocketAddress(dst.toInetAddress(), port);
-        if (TailnetAddresses.isServiceIp(dst)) {
-            if (port == 53) {
-                handleWith(request, dns::serveTcp);
-            } else {
-                // Nothing else is served on the service IP: absorbed with a RST, never forwarded.
-                request.complete(true);
-            }
-            return;
-        }
-        boolean local = localAddresses.contains(dst);
-        Consumer<TcpConn> intercepted = local ? handlers.interceptedTcp(port) : null;
-        if (intercepted != null) {
-            handleWith(request, intercepted);
-            return;
-        }
-        switch (handlers.tcpFor(clientAddr, dstAddr)) {
-            case FlowDecision.Handle<TcpConn> h -> {
-                handleWith(request, h.handler());
-                return;
-            }
-            case FlowDecision.Reject<TcpConn> r -> {
-                request.complete(true);
-                return;
-            }
-            case FlowDecision.Pass<TcpConn> p -> { }
-        }
-        InetSocketAddress dial = dialTarget(dst, port);
-        if (dial == null) {
-            request.complete(true);
-            return;
-        }
-        // Held for the flow's life: its packets keep being taken if a netmap update withdraws dst.
-        subnetAddresses.acquire(dst);
-        FlowRegistry.Entry entry = flows.open(FlowInfo.Protocol.TCP, clientAddr, dial);
-        try {
-            tcpFlows.run(request, dial, true, observerFor(entry, clientIp));
-        } finally {
-            entry.close();
-            subnetAddresses.release(dst);
-        }
-    }
-
-    private void handleWith(ForwarderRequest request, Consumer<TcpConn> handler) {
-        TcpEndpoint ep;
-        try {
-            ep = request.createEndpoint();
-        } catch (IOException e) {
-            LOG.log(Level.DEBUG, "handshake with {0} failed: {1}", request.id(), e.getMessage());
-            return;
-        }
-        ep.setKeepAlive(true);
-        handler.accept(new TcpConn(ep));
-    }
-
-    /** Counts bytes for the flow list and keeps the ProxyMap in step with the upstream socket. */
-    private FlowObserver observerFor(FlowRegistry.Entry entry, IpAddress clientIp) {
-        return new FlowObserver() {
-            private volatile InetSocketAddress upstream;
-
-            @Override
-            public void upstreamOpen(InetSocketAddress local) {
-                upstream = local;
-                proxyMap.register(local, clientIp);
-                entry.state("open");
-            }
-
-            @Override
-            public void dialFailed(boolean cancelled) {
-                entry.state(cancelled ? "cancelled" : "refused");
-            }
-
-            @Override
-            public void bytesFromClient(int n) {
-                entry.bytesFromClient(n);
-                forwardedFromClients.add(n);
-            }
-
-            @Override
-            public void bytesToClient(int n) {
-                entry.bytesToClient(n);
-                forwardedToClients.add(n);
-            }
-
-            @Override
-            public void closed() {
-                InetSocketAddress u = upstream;
-                if (u != null) {
-                    proxyMap.unregister(u);
-                }
-                entry.state("closed");
-            }
-        };
-    }
-
-    // ---- UDP -----------------------------------------------------------------------------------
-
-    /** Tailscale's {@code acceptUDP}/{@code forwardUDP}. */
-    private void acceptUdp(UdpForwarderRequest request) {
-        TransportEndpointId id = request.id();
-        if (draining) {
-            refusedWhileDraining.increment();
-            return;
-        }
-        IpAddress dst = id.localAddress();
-        int port = id.localPort();
-        if (!validClient(id.remoteAddress())) {
-            udpNotForwarded.increment();
-            return;
-        }
-        if (TailnetAddresses.isServiceIp(dst)) {
-            if (port == 53) {
-                dns.serveUdp(request.createEndpoint());
-            } else {
-                udpNotForwarded.increment();
-            }
-            return;
-        }
-        InetSocketAddress clientAddr = new InetSocketAddress(id.remoteAddress().toInetAddress(), id.remotePort());
-        InetSocketAddress dstAddr = new InetSocketAddress(dst.toInetAddress(), port);
-        switch (handlers.udpFor(clientAddr, dstAddr)) {
-            case FlowDecision.Handle<UdpConn> h -> {
-                h.handler().accept(new UdpConn(request.createEndpoint()));
-                return;
-            }
-            case FlowDecision.Reject<UdpConn> r -> {
-                udpNotForwarded.increment();
-                return;
-            }
-            case FlowDecision.Pass<UdpConn> p -> { }
-        }
-        InetSocketAddress dial = dialTarget(dst, port);
-        if (dial == null) {
-            // Nothing is created, so the datagram is dropped and counted.
-            udpNotForwarded.increment();
-            return;
-        }
-        boolean local = localAddresses.contains(dst);
-        // Held for the flow's life: its packets keep being taken if a netmap update withdraws dst.
-        subnetAddresses.acquire(dst);
-        UdpEndpoint client = request.createEndpoint();
-        FlowRegistry.Entry entry = flows.open(FlowInfo.Protocol.UDP, clientAddr, dial);
-        try {
-            if (!udpFlows.run(id, client, dial, local, UdpFlowForwarder.idleTimeoutFor(port),
-                    observerFor(entry, id.remoteAddress()))) {
-                // No backend socket (no route, the broadcast address): nothing was forwarded.
-                udpNotForwarded.increment();
-            }
-        } finally {
-            entry.close();
-            subnetAddresses.release(dst);
-        }
     }
 
     // ---- outbound dials ------------------------------------------------------------------------
