@@ -39,12 +39,6 @@ public final class TcpEndpoint {
     /** RFC 9293 section 3.7.1: the MSS assumed when the peer sends none. */
     static final int DEFAULT_MSS_V4 = 536;
     static final int DEFAULT_MSS_V6 = 1220;
-    /** RFC 2018 section 3: four SACK blocks fit in the option space, three beside timestamps. */
-    static final int MAX_SACK_BLOCKS_SENT = OutOfOrderQueue.MAX_SACK_BLOCKS;
-    static final int MAX_SACK_BLOCKS_WITH_TIMESTAMPS = 3;
-    /** RFC 2018 section 3: two NOPs for alignment, kind and length, then eight bytes a block. */
-    static final int SACK_OPTION_OVERHEAD = 4;
-    static final int SACK_BLOCK_LENGTH = 8;
     static final long MAX_PERSIST_NANOS = TimeUnit.SECONDS.toNanos(60);
     static final long AUTOTUNE_MIN_PERIOD_NANOS = TimeUnit.MILLISECONDS.toNanos(20);
 
@@ -99,21 +93,7 @@ public final class TcpEndpoint {
     private int consecutiveTimeouts;
     private long lastSendNanos;
 
-    // Receive sequence space.
-    private int irs;
-    private int rcvNxt;
-    private int rcvAdv;
-    private int rcvShift;
-    private ByteRing receiveBuffer;
-    private long rcvStream;
-    /** Ranges held past RCV.NXT; their bytes wait in the receive ring. Null while there are none. */
-    private OutOfOrderQueue outOfOrder;
-    private long pendingFinStream = -1;
-    private boolean finReceived;
-    private int lastAckSent;
-    private int unackedSegments;
-    private long tuneStart;
-    private int copiedSinceTune;
+    private final TcpReceiver receiver;
 
     // Negotiated options.
     private boolean sackOk;
@@ -172,7 +152,7 @@ public final class TcpEndpoint {
         this.remotePort = remotePort;
         this.key = FlowKey.of(localAddress, localPort, remoteAddress, remotePort);
         this.sendBuffer = new ByteRing(settings.sendBufferSize());
-        this.receiveBuffer = new ByteRing(settings.receiveBufferInitial());
+        this.receiver = new TcpReceiver(settings);
         this.rtt = new RttEstimator(settings.minRtoNanos(), RttEstimator.MAX_RTO_NANOS, RttEstimator.INITIAL_RTO_NANOS);
         this.nagle = settings.nagle();
         this.keepAliveOn = settings.keepAlive();
@@ -242,9 +222,7 @@ public final class TcpEndpoint {
     void acceptSyn(SynInfo syn) {
         lock.lock();
         try {
-            irs = syn.sequence();
-            rcvNxt = irs + 1;
-            lastAckSent = rcvNxt;
+            receiver.synchronize(syn.sequence());
             applyPeerSynOptions(syn.mss(), syn.windowScale(), syn.sackPermitted(), syn.hasTimestamps(), syn.tsVal());
             sndWnd = syn.window();
             maxSndWnd = sndWnd;
@@ -265,17 +243,8 @@ public final class TcpEndpoint {
         int mss = peerMss > 0 ? peerMss : (localAddress.v4() ? DEFAULT_MSS_V4 : DEFAULT_MSS_V6);
         // RFC 7323 section 2.2: scaling applies only when both sides sent the option.
         wsOk = peerShift >= 0 && settings.windowScaling();
-        if (wsOk) {
-            sndShift = peerShift;
-            rcvShift = settings.windowShift();
-        } else {
-            sndShift = 0;
-            rcvShift = 0;
-            // Without scaling the window cannot describe more than 64 KiB.
-            if (receiveBuffer.capacity() > 65535) {
-                receiveBuffer = new ByteRing(65535);
-            }
-        }
+        sndShift = wsOk ? peerShift : 0;
+        receiver.windowScaling(wsOk);
         sackOk = peerSack && settings.sack();
         tsOk = peerTs && settings.timestamps();
         if (tsOk) {
@@ -285,10 +254,6 @@ public final class TcpEndpoint {
         sendMss = Math.max(64, Math.min(mss, ourMss) - (tsOk ? TcpOptions.TIMESTAMPS_ALIGNED_LENGTH : 0));
         cc = settings.congestionControl().create(sendMss);
         lastReceiveNanos = timers.clock().nanoTime();
-    }
-
-    private int receiveCapacityLimit() {
-        return Math.min(settings.receiveBufferMax(), 65535 << rcvShift);
     }
 
     // ---- inbound -------------------------------------------------------------------------------
@@ -331,9 +296,7 @@ public final class TcpEndpoint {
             return;
         }
         TcpOptions o = seg.options;
-        irs = seg.sequence;
-        rcvNxt = irs + 1;
-        lastAckSent = rcvNxt;
+        receiver.synchronize(seg.sequence);
         applyPeerSynOptions(o.mss, o.windowScale, o.sackPermitted, o.hasTimestamps, o.tsVal);
         sndWnd = seg.window;
         maxSndWnd = sndWnd;
@@ -364,19 +327,19 @@ public final class TcpEndpoint {
             sendAck();
             return;
         }
-        if (!acceptable(seg.sequence, segLen)) {
+        if (!receiver.acceptable(seg.sequence, segLen)) {
             stats.invalidSegmentsReceived.increment();
             if (!seg.has(RST)) {
                 sendAck();
             }
             return;
         }
-        if (tsOk && o.hasTimestamps && Seq.leq(seg.sequence, lastAckSent)) {
+        if (tsOk && o.hasTimestamps && Seq.leq(seg.sequence, receiver.lastAckSent())) {
             tsRecent = o.tsVal;
         }
         if (seg.has(RST)) {
             // RFC 5961 section 3.2: only an exact match resets; in-window guesses get a challenge.
-            if (seg.sequence == rcvNxt) {
+            if (seg.sequence == receiver.rcvNxt()) {
                 stats.resetsReceived.increment();
                 if (state.countsAsEstablished()) {
                     stats.establishedResets.increment();
@@ -393,7 +356,7 @@ public final class TcpEndpoint {
             return;
         }
         if (seg.has(SYN)) {
-            if (state == TcpState.SYN_RECEIVED && seg.sequence == irs) {
+            if (state == TcpState.SYN_RECEIVED && seg.sequence == receiver.irs()) {
                 // Our SYN-ACK was lost: the peer's SYN comes again.
                 sendSyn(true);
                 return;
@@ -436,21 +399,6 @@ public final class TcpEndpoint {
             return;
         }
         output();
-    }
-
-    /** RFC 9293 section 3.10.7.4, first check: does the segment overlap the receive window? */
-    private boolean acceptable(int seq, int segLen) {
-        int wnd = rcvAdv - rcvNxt;
-        if (wnd < 0) {
-            wnd = 0;
-        }
-        if (segLen == 0) {
-            return wnd == 0 ? seq == rcvNxt : Seq.inRange(seq, rcvNxt, rcvNxt + wnd);
-        }
-        if (wnd == 0) {
-            return false;
-        }
-        return Seq.inRange(seq, rcvNxt, rcvNxt + wnd) || Seq.inRange(seq + segLen - 1, rcvNxt, rcvNxt + wnd);
     }
 
     /** The ACK field (RFC 9293 section 3.10.7.4, fifth check; RFC 5961 section 5). False to stop. */
@@ -604,7 +552,7 @@ public final class TcpEndpoint {
             int sent = sendData(seq, len, true);
             highRxt = Seq.max(highRxt, seq + sent);
         } else if (finSent && seq == finSeq) {
-            sendControl(finSeq, rcvNxt, FIN | ACK);
+            sendControl(finSeq, receiver.rcvNxt(), FIN | ACK);
             stats.retransmits.increment();
         }
     }
@@ -613,85 +561,21 @@ public final class TcpEndpoint {
         if (state != TcpState.ESTABLISHED && state != TcpState.FIN_WAIT_1 && state != TcpState.FIN_WAIT_2) {
             return;
         }
-        int seq = seg.sequence;
-        int off = seg.payloadOffset;
-        int len = seg.payloadLength;
-        // Trim what was received before and what lies beyond the window.
-        if (Seq.lt(seq, rcvNxt)) {
-            int d = rcvNxt - seq;
-            seq += d;
-            off += d;
-            len -= d;
-        }
-        // RFC 9293 section 3.10.7.4: keep only what lies inside RCV.NXT..RCV.NXT+RCV.WND. The
-        // ring's free space bounds it too, so held data never outgrows the receive buffer.
-        int edge = Seq.min(rcvAdv, rcvNxt + receiveBuffer.free());
-        if (Seq.gt(seq + len, edge)) {
-            len = Math.max(0, edge - seq);
-        }
-        if (len <= 0) {
-            sendAck();
-            return;
-        }
-        if (seq == rcvNxt) {
-            int n = receiveBuffer.write(seg.array, off, len);
-            rcvNxt += n;
-            rcvStream += n;
-            boolean filledHole = outOfOrder != null;
-            drainOutOfOrder();
-            readable.signalAll();
-            unackedSegments++;
-            // RFC 9293 section 3.8.6.3: ACK at least every second full-sized segment; at once
-            // when a hole was filled (RFC 5681 section 4.2) so the sender's recovery moves on.
-            if (filledHole || unackedSegments >= 2) {
-                sendAck();
-            } else if (!delAckTimer.armed()) {
-                delAckTimer.armAfter(settings.delayedAckNanos());
-            }
-        } else {
-            storeOutOfOrder(seq - rcvNxt, seg.array, off, len);
+        int placed = receiver.place(seg.sequence, seg.array, seg.payloadOffset, seg.payloadLength);
+        if (placed == TcpReceiver.NOTHING_NEW || placed == TcpReceiver.OUT_OF_ORDER) {
             // RFC 5681 section 4.2: an out-of-order segment is acknowledged at once (a duplicate ACK).
             sendAck();
-        }
-    }
-
-    /** Keeps a segment that starts {@code gap} bytes past RCV.NXT, already trimmed to the window. */
-    private void storeOutOfOrder(int gap, byte[] b, int off, int len) {
-        if (outOfOrder == null) {
-            outOfOrder = new OutOfOrderQueue();
-        }
-        long start = rcvStream + gap;
-        if (outOfOrder.add(start, start + len)) {
-            receiveBuffer.store(receiveBuffer.size() + gap, b, off, len);
-        } else if (outOfOrder.isEmpty()) {
-            outOfOrder = null;
-        }
-    }
-
-    /** After in-order data: makes readable whatever held ranges now continue the stream. */
-    private void drainOutOfOrder() {
-        if (outOfOrder == null) {
             return;
         }
-        long next = outOfOrder.advance(rcvStream);
-        int n = (int) (next - rcvStream);
-        if (n > 0) {
-            receiveBuffer.commit(n);
-            rcvNxt += n;
-            rcvStream = next;
-        }
-        if (outOfOrder.isEmpty()) {
-            dropOutOfOrder();
-        }
-        if (pendingFinStream >= 0 && pendingFinStream == rcvStream) {
-            pendingFinStream = -1;
+        if (placed == TcpReceiver.FILLED_HOLE_TO_FIN) {
             acceptFin();
         }
-    }
-
-    private void dropOutOfOrder() {
-        outOfOrder = null;
-        receiveBuffer.discardStored();
+        readable.signalAll();
+        if (receiver.inOrderSegmentCounted(placed != TcpReceiver.IN_ORDER)) {
+            sendAck();
+        } else if (!delAckTimer.armed()) {
+            delAckTimer.armAfter(settings.delayedAckNanos());
+        }
     }
 
     private void receiveFin(Segment seg) {
@@ -705,17 +589,13 @@ public final class TcpEndpoint {
             scheduleClose(settings.timeWaitNanos());
             return;
         }
-        int finAt = seg.sequence + seg.payloadLength;
-        if (finAt == rcvNxt) {
+        if (receiver.finArrived(seg.sequence + seg.payloadLength)) {
             acceptFin();
-        } else if (Seq.gt(finAt, rcvNxt)) {
-            pendingFinStream = rcvStream + (finAt - rcvNxt);
         }
     }
 
     private void acceptFin() {
-        rcvNxt++;
-        finReceived = true;
+        receiver.acceptFin();
         readable.signalAll();
         switch (state) {
             case ESTABLISHED -> setState(TcpState.CLOSE_WAIT);
@@ -762,8 +642,7 @@ public final class TcpEndpoint {
     private void establish() {
         setState(TcpState.ESTABLISHED);
         everConnected = true;
-        rcvAdv = rcvNxt + receiveBuffer.free();
-        tuneStart = timers.clock().nanoTime();
+        receiver.established(timers.clock().nanoTime());
         if (keepAliveOn) {
             scheduleKeepAlive(settings.keepAliveIdleNanos());
         }
@@ -800,8 +679,8 @@ public final class TcpEndpoint {
             // Nothing more will be read or sent.
             sendBuffer.skip(sendBuffer.size());
         }
-        if (outOfOrder != null) {
-            dropOutOfOrder();
+        if (receiver.hasOutOfOrder()) {
+            receiver.dropOutOfOrder();
         }
         Runnable r = onClosed;
         onClosed = null;
@@ -813,7 +692,7 @@ public final class TcpEndpoint {
 
     private void releaseBuffersIfDone() {
         sendBuffer.skip(sendBuffer.size());
-        dropOutOfOrder();
+        receiver.dropOutOfOrder();
     }
 
     // ---- outbound ------------------------------------------------------------------------------
@@ -876,7 +755,7 @@ public final class TcpEndpoint {
                     break;
                 }
                 if (finSent && from == finSeq) {
-                    sendControl(finSeq, rcvNxt, FIN | ACK);
+                    sendControl(finSeq, receiver.rcvNxt(), FIN | ACK);
                     stats.retransmits.increment();
                     sndNxt = sndMax;
                     sent = true;
@@ -907,7 +786,7 @@ public final class TcpEndpoint {
             if (avail == 0 && finQueued && !finSent) {
                 finSeq = dataEnd;
                 finSent = true;
-                sendControl(finSeq, rcvNxt, FIN | ACK);
+                sendControl(finSeq, receiver.rcvNxt(), FIN | ACK);
                 sndNxt = finSeq + 1;
                 sndMax = sndNxt;
                 armRetransmitTimerIfIdle(true);
@@ -920,7 +799,7 @@ public final class TcpEndpoint {
             }
             break;
         }
-        if (!sent && unackedSegments > 0 && !delAckTimer.armed()) {
+        if (!sent && receiver.ackPending() && !delAckTimer.armed()) {
             delAckTimer.armAfter(settings.delayedAckNanos());
         }
     }
@@ -944,7 +823,7 @@ public final class TcpEndpoint {
         int end = seq + len;
         boolean last = end == sndUna + sendBuffer.size();
         int flags = ACK | (last ? PSH : 0);
-        emit(seq, rcvNxt, flags, seq - sndUna, len);
+        emit(seq, receiver.rcvNxt(), flags, seq - sndUna, len);
         if (retransmission || Seq.lt(seq, sndMax)) {
             stats.retransmits.increment();
             if (cc.congestionWindow() < cc.slowStartThreshold()) {
@@ -972,8 +851,8 @@ public final class TcpEndpoint {
 
     /** The most option bytes the SACK blocks of the next segment can take (sendMss already allows for timestamps). */
     private int sackOptionRoom() {
-        return sackOk && outOfOrder != null && !outOfOrder.isEmpty()
-                ? SACK_OPTION_OVERHEAD + SACK_BLOCK_LENGTH * MAX_SACK_BLOCKS_SENT : 0;
+        return sackOk && receiver.holdsOutOfOrder()
+                ? TcpReceiver.SACK_OPTION_OVERHEAD + TcpReceiver.SACK_BLOCK_LENGTH * TcpReceiver.MAX_SACK_BLOCKS_SENT : 0;
     }
 
     /** Data plus options a segment may carry: the peer's MSS clamped to ours (sendMss less the timestamps). */
@@ -999,10 +878,9 @@ public final class TcpEndpoint {
         }
         p.append(n);
         // RFC 7323 section 2.2: the window in a SYN is never scaled.
-        int window = Math.min(receiveBuffer.free(), 65535);
-        TcpHeader.write(b, start, localPort, remotePort, iss, withAck ? rcvNxt : 0, TcpHeader.MIN_LENGTH + n,
+        int window = receiver.synWindow();
+        TcpHeader.write(b, start, localPort, remotePort, iss, withAck ? receiver.rcvNxt() : 0, TcpHeader.MIN_LENGTH + n,
                 withAck ? SYN | ACK : SYN, window);
-        rcvAdv = rcvNxt + window;
         transmit(p, start);
     }
 
@@ -1046,37 +924,15 @@ public final class TcpEndpoint {
         if (tsOk) {
             n += TcpOptions.writeTimestamps(b, at, tsClock(), tsRecent);
         }
-        if (withSack && sackOk && outOfOrder != null) {
+        if (withSack && sackOk && receiver.hasOutOfOrder()) {
             // Options and data together within the MSS the peer accepts (RFC 6691).
             int room = payloadLength == 0 ? ourMss - n : effectiveSendMss() - payloadLength - n;
-            int fit = Math.max(0, (room - SACK_OPTION_OVERHEAD) / SACK_BLOCK_LENGTH);
-            n += writeSackBlocks(b, at + n, fit);
+            int fit = Math.max(0, (room - TcpReceiver.SACK_OPTION_OVERHEAD) / TcpReceiver.SACK_BLOCK_LENGTH);
+            int max = Math.min(fit, tsOk ? TcpReceiver.MAX_SACK_BLOCKS_WITH_TIMESTAMPS : TcpReceiver.MAX_SACK_BLOCKS_SENT);
+            n += receiver.writeSackBlocks(b, at + n, max);
         }
         p.append(n);
         return n;
-    }
-
-    private final int[] sackStarts = new int[MAX_SACK_BLOCKS_SENT];
-    private final int[] sackEnds = new int[MAX_SACK_BLOCKS_SENT];
-    private final long[] sackStreamStarts = new long[MAX_SACK_BLOCKS_SENT];
-    private final long[] sackStreamEnds = new long[MAX_SACK_BLOCKS_SENT];
-
-    /** RFC 2018 section 4: the block holding the latest segment first, then the most recent others. */
-    private int writeSackBlocks(byte[] b, int at, int fit) {
-        int max = Math.min(fit, tsOk ? MAX_SACK_BLOCKS_WITH_TIMESTAMPS : MAX_SACK_BLOCKS_SENT);
-        if (max == 0) {
-            return 0;
-        }
-        int n = outOfOrder.sackBlocks(sackStreamStarts, sackStreamEnds, max);
-        for (int i = 0; i < n; i++) {
-            sackStarts[i] = toSeq(sackStreamStarts[i]);
-            sackEnds[i] = toSeq(sackStreamEnds[i]);
-        }
-        return n == 0 ? 0 : TcpOptions.writeSack(b, at, sackStarts, sackEnds, n);
-    }
-
-    private int toSeq(long streamOffset) {
-        return rcvNxt + (int) (streamOffset - rcvStream);
     }
 
     private void transmit(PacketBuffer p, int start) {
@@ -1089,28 +945,18 @@ public final class TcpEndpoint {
         }
     }
 
-    /** The window to advertise, never moving the right edge left (RFC 9293 section 3.8.6.2.2). */
+    /** The window to advertise (RFC 9293 section 3.8.6.2.2), in the units of our window scale. */
     private int advertisedWindow() {
-        // Out-of-order bytes sit in the ring inside the window already offered, so they do not shrink it.
-        int free = receiveBuffer.free();
-        int newEdge = rcvNxt + Math.max(free, 0);
-        // Receiver-side silly window avoidance: move the edge only by a useful amount.
-        int threshold = Math.min(receiveBuffer.capacity() / 2, sendMss > 0 ? sendMss : ourMss);
-        if (Seq.geq(newEdge - rcvAdv, threshold) || Seq.lt(rcvAdv, rcvNxt)) {
-            rcvAdv = Seq.max(newEdge, rcvNxt);
-        }
-        int wnd = rcvAdv - rcvNxt;
-        return Math.min(wnd >>> rcvShift, 65535);
+        return receiver.advertisedWindow(sendMss > 0 ? sendMss : ourMss);
     }
 
     private void ackSent() {
-        lastAckSent = rcvNxt;
-        unackedSegments = 0;
+        receiver.ackSent();
         delAckTimer.disarm();
     }
 
     private void sendAck() {
-        sendControl(sndNxtForControl(), rcvNxt, ACK);
+        sendControl(sndNxtForControl(), receiver.rcvNxt(), ACK);
     }
 
     private int sndNxtForControl() {
@@ -1198,7 +1044,7 @@ public final class TcpEndpoint {
             if (newData > 0) {
                 sendData(sndMax, newData, false);
             } else if (finSent && sndMax == finSeq + 1 && Seq.leq(sndUna, finSeq)) {
-                sendControl(finSeq, rcvNxt, FIN | ACK);
+                sendControl(finSeq, receiver.rcvNxt(), FIN | ACK);
                 stats.retransmits.increment();
             } else {
                 int start = Seq.max(sndUna, Seq.min(sndMax, dataEnd) - sendMss);
@@ -1233,7 +1079,7 @@ public final class TcpEndpoint {
                 } else {
                     stats.establishedTimedout.increment();
                 }
-                sendControl(sndMax, rcvNxt, RST | ACK);
+                sendControl(sndMax, receiver.rcvNxt(), RST | ACK);
                 terminate(new SocketTimeoutException("connection to " + remoteAddress + ":" + remotePort
                         + " timed out after " + (consecutiveTimeouts - 1) + " retransmissions"));
                 return;
@@ -1261,7 +1107,7 @@ public final class TcpEndpoint {
                 if (len > 0) {
                     sndNxt = sndUna + sendData(sndUna, len, true);
                 } else if (finSent) {
-                    sendControl(finSeq, rcvNxt, FIN | ACK);
+                    sendControl(finSeq, receiver.rcvNxt(), FIN | ACK);
                     stats.retransmits.increment();
                     sndNxt = sndMax;
                 }
@@ -1275,7 +1121,7 @@ public final class TcpEndpoint {
     private void onDelayedAckTimer() {
         lock.lock();
         try {
-            if (state.synchronized_() && state != TcpState.TIME_WAIT && unackedSegments > 0) {
+            if (state.synchronized_() && state != TcpState.TIME_WAIT && receiver.ackPending()) {
                 sendAck();
             }
         } finally {
@@ -1292,7 +1138,7 @@ public final class TcpEndpoint {
             }
             stats.persistProbesSent.increment();
             // A probe the receiver must answer with its current window: one already-acknowledged octet's sequence.
-            sendControl(sndUna - 1, rcvNxt, ACK);
+            sendControl(sndUna - 1, receiver.rcvNxt(), ACK);
             persistBackoffNanos = Math.min(persistBackoffNanos * 2, MAX_PERSIST_NANOS);
             persistTimer = timers.scheduleAfter(persistBackoffNanos, persistTask);
         } finally {
@@ -1321,14 +1167,14 @@ public final class TcpEndpoint {
             }
             if (keepAliveProbes >= settings.keepAliveCount()) {
                 stats.establishedTimedout.increment();
-                sendControl(sndMax, rcvNxt, RST | ACK);
+                sendControl(sndMax, receiver.rcvNxt(), RST | ACK);
                 terminate(new SocketTimeoutException("keep-alive: " + remoteAddress + ":" + remotePort
                         + " did not answer " + keepAliveProbes + " probes"));
                 return;
             }
             keepAliveProbes++;
             stats.keepAliveProbesSent.increment();
-            sendControl(sndUna - 1, rcvNxt, ACK);
+            sendControl(sndUna - 1, receiver.rcvNxt(), ACK);
             scheduleKeepAlive(settings.keepAliveIntervalNanos());
         } finally {
             lock.unlock();
@@ -1424,8 +1270,8 @@ public final class TcpEndpoint {
         lock.lock();
         try {
             long left = timeoutNanos;
-            while (receiveBuffer.size() == 0) {
-                if (finReceived) {
+            while (receiver.readable() == 0) {
+                if (receiver.finReceived()) {
                     return -1;
                 }
                 if (error != null) {
@@ -1443,7 +1289,7 @@ public final class TcpEndpoint {
                     readable.await();
                 }
             }
-            int n = receiveBuffer.read(b, off, len);
+            int n = receiver.read(b, off, len);
             afterRead(n);
             return n;
         } catch (InterruptedException e) {
@@ -1458,7 +1304,7 @@ public final class TcpEndpoint {
     public int available() {
         lock.lock();
         try {
-            return receiveBuffer.size();
+            return receiver.readable();
         } finally {
             lock.unlock();
         }
@@ -1468,7 +1314,7 @@ public final class TcpEndpoint {
     int heldReceiveBytes() {
         lock.lock();
         try {
-            return receiveBuffer.size() + (outOfOrder == null ? 0 : (int) outOfOrder.heldBytes());
+            return receiver.heldBytes();
         } finally {
             lock.unlock();
         }
@@ -1478,23 +1324,10 @@ public final class TcpEndpoint {
         if (!state.synchronized_() || state == TcpState.CLOSED) {
             return;
         }
-        copiedSinceTune += n;
         long now = timers.clock().nanoTime();
         long period = Math.max(rtt.hasSample() ? rtt.srttNanos() : AUTOTUNE_MIN_PERIOD_NANOS, AUTOTUNE_MIN_PERIOD_NANOS);
-        if (now - tuneStart >= period) {
-            // Dynamic right-sizing: if the application drained more than half the window in one
-            // round trip, the window limits the flow; double it, up to the cap.
-            int cap = receiveBuffer.capacity();
-            if (copiedSinceTune * 2L > cap && cap < receiveCapacityLimit()) {
-                receiveBuffer.growCapacity(Math.min(receiveCapacityLimit(), cap * 2));
-            }
-            copiedSinceTune = 0;
-            tuneStart = now;
-        }
-        int before = rcvAdv - rcvNxt;
-        int free = receiveBuffer.free();
-        // Send a window update when the window has opened usefully (RFC 9293 section 3.8.6.2.2).
-        if (free - before >= Math.min(receiveBuffer.capacity() / 2, 2 * Math.max(sendMss, 1)) && !finReceived) {
+        if (receiver.afterRead(n, now, period, sendMss)) {
+            // The window opened usefully: tell the peer (RFC 9293 section 3.8.6.2.2).
             sendAck();
         }
     }
@@ -1578,7 +1411,7 @@ public final class TcpEndpoint {
             if (state == TcpState.CLOSED || state == TcpState.TIME_WAIT) {
                 return;
             }
-            if (receiveBuffer.size() > 0 || state == TcpState.SYN_SENT) {
+            if (receiver.readable() > 0 || state == TcpState.SYN_SENT) {
                 abort();
                 return;
             }
@@ -1603,7 +1436,7 @@ public final class TcpEndpoint {
                 if (state.countsAsEstablished()) {
                     stats.establishedResets.increment();
                 }
-                sendControl(sndMax, rcvNxt, RST | ACK);
+                sendControl(sndMax, receiver.rcvNxt(), RST | ACK);
             }
             terminate(new SocketException("Connection aborted"));
         } finally {
@@ -1648,7 +1481,7 @@ public final class TcpEndpoint {
         try {
             return new Snapshot(state, cc == null ? 0 : cc.congestionWindow(),
                     cc == null ? 0 : cc.slowStartThreshold(), rtt.rtoNanos(), rtt.srttNanos(), sendBuffer.size(),
-                    receiveBuffer.size(), receiveBuffer.capacity(), sendBuffer.allocated() + receiveBuffer.allocated(),
+                    receiver.readable(), receiver.capacity(), sendBuffer.allocated() + receiver.allocated(),
                     sackOk, tsOk, sendMss);
         } finally {
             lock.unlock();
@@ -1659,7 +1492,7 @@ public final class TcpEndpoint {
     int outOfOrderBytes() {
         lock.lock();
         try {
-            return outOfOrder == null ? 0 : (int) outOfOrder.heldBytes();
+            return receiver.outOfOrderBytes();
         } finally {
             lock.unlock();
         }
@@ -1669,7 +1502,7 @@ public final class TcpEndpoint {
     int receiveWindow() {
         lock.lock();
         try {
-            return Math.max(0, rcvAdv - rcvNxt);
+            return receiver.receiveWindow();
         } finally {
             lock.unlock();
         }
