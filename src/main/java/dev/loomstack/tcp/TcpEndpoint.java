@@ -62,36 +62,10 @@ public final class TcpEndpoint {
     private IOException error;
     private boolean everConnected;
 
-    // Send sequence space (RFC 9293 section 3.3.1), plus SND.MAX for go-back-N after a timeout.
-    private int iss;
-    private int sndUna;
-    private int sndNxt;
-    private int sndMax;
-    private int sndWnd;
-    private int sndWl1;
-    private int sndWl2;
-    private int maxSndWnd;
-    private int sndShift;
-    private int sendMss;
-    private final ByteRing sendBuffer;
-    private boolean finQueued;
-    private boolean finSent;
-    private int finSeq;
-
-    private CongestionControl cc;
     private final RttEstimator rtt;
-    private final SackScoreboard scoreboard = new SackScoreboard();
-    private boolean inRecovery;
-    private int recoverPoint;
-    private int highRxt;
-    /** SND.MAX when the hole at SND.UNA was last repaired; SACKs beyond it mean the repair was lost. */
-    private int repairEdge;
-    private boolean repairEdgeValid;
-    private int dupAcks;
-    private int rttSeq;
-    private long rttStart = -1;
+    private final TcpSender sender;
+    private final LossRecovery recovery;
     private int consecutiveTimeouts;
-    private long lastSendNanos;
 
     private final TcpReceiver receiver;
 
@@ -105,7 +79,6 @@ public final class TcpEndpoint {
 
     // Application side.
     private boolean appClosed;
-    private boolean nagle;
     private boolean keepAliveOn;
     private long lastReceiveNanos;
     private int keepAliveProbes;
@@ -151,10 +124,10 @@ public final class TcpEndpoint {
         this.remoteAddress = remoteAddress;
         this.remotePort = remotePort;
         this.key = FlowKey.of(localAddress, localPort, remoteAddress, remotePort);
-        this.sendBuffer = new ByteRing(settings.sendBufferSize());
         this.receiver = new TcpReceiver(settings);
         this.rtt = new RttEstimator(settings.minRtoNanos(), RttEstimator.MAX_RTO_NANOS, RttEstimator.INITIAL_RTO_NANOS);
-        this.nagle = settings.nagle();
+        this.sender = new TcpSender(settings.sendBufferSize(), settings.nagle(), rtt, stats, timers.clock(), wire);
+        this.recovery = sender.recovery();
         this.keepAliveOn = settings.keepAlive();
         int ipHeader = localAddress.v4() ? 20 : 40;
         this.ourMss = output.mtu() - ipHeader - TcpHeader.MIN_LENGTH;
@@ -205,10 +178,7 @@ public final class TcpEndpoint {
     void connect() {
         lock.lock();
         try {
-            iss = protocol.isn(localAddress, localPort, remoteAddress, remotePort);
-            sndUna = iss;
-            sndNxt = iss + 1;
-            sndMax = sndNxt;
+            sender.open(protocol.isn(localAddress, localPort, remoteAddress, remotePort));
             setState(TcpState.SYN_SENT);
             stats.activeConnectionOpenings.increment();
             sendSyn(false);
@@ -224,12 +194,8 @@ public final class TcpEndpoint {
         try {
             receiver.synchronize(syn.sequence());
             applyPeerSynOptions(syn.mss(), syn.windowScale(), syn.sackPermitted(), syn.hasTimestamps(), syn.tsVal());
-            sndWnd = syn.window();
-            maxSndWnd = sndWnd;
-            iss = protocol.isn(localAddress, localPort, remoteAddress, remotePort);
-            sndUna = iss;
-            sndNxt = iss + 1;
-            sndMax = sndNxt;
+            sender.peerWindow(syn.window());
+            sender.open(protocol.isn(localAddress, localPort, remoteAddress, remotePort));
             setState(TcpState.SYN_RECEIVED);
             stats.passiveConnectionOpenings.increment();
             sendSyn(true);
@@ -243,7 +209,6 @@ public final class TcpEndpoint {
         int mss = peerMss > 0 ? peerMss : (localAddress.v4() ? DEFAULT_MSS_V4 : DEFAULT_MSS_V6);
         // RFC 7323 section 2.2: scaling applies only when both sides sent the option.
         wsOk = peerShift >= 0 && settings.windowScaling();
-        sndShift = wsOk ? peerShift : 0;
         receiver.windowScaling(wsOk);
         sackOk = peerSack && settings.sack();
         tsOk = peerTs && settings.timestamps();
@@ -251,8 +216,8 @@ public final class TcpEndpoint {
             tsRecent = peerTsVal;
         }
         // RFC 9293 section 3.7.1 and RFC 6691: the MSS excludes options; subtract what every segment carries.
-        sendMss = Math.max(64, Math.min(mss, ourMss) - (tsOk ? TcpOptions.TIMESTAMPS_ALIGNED_LENGTH : 0));
-        cc = settings.congestionControl().create(sendMss);
+        int sendMss = Math.max(64, Math.min(mss, ourMss) - (tsOk ? TcpOptions.TIMESTAMPS_ALIGNED_LENGTH : 0));
+        sender.negotiated(wsOk ? peerShift : 0, sendMss, tsOk, settings.congestionControl().create(sendMss));
         lastReceiveNanos = timers.clock().nanoTime();
     }
 
@@ -277,7 +242,7 @@ public final class TcpEndpoint {
     /** RFC 9293 section 3.10.7.3. */
     private void synSentArrived(Segment seg) {
         boolean ack = seg.has(ACK);
-        if (ack && (Seq.leq(seg.acknowledgment, iss) || Seq.gt(seg.acknowledgment, sndMax))) {
+        if (ack && (Seq.leq(seg.acknowledgment, sender.iss()) || Seq.gt(seg.acknowledgment, sender.sndMax()))) {
             if (!seg.has(RST)) {
                 sendControl(seg.acknowledgment, 0, RST);
             }
@@ -298,12 +263,10 @@ public final class TcpEndpoint {
         TcpOptions o = seg.options;
         receiver.synchronize(seg.sequence);
         applyPeerSynOptions(o.mss, o.windowScale, o.sackPermitted, o.hasTimestamps, o.tsVal);
-        sndWnd = seg.window;
-        maxSndWnd = sndWnd;
-        sndWl1 = seg.sequence;
-        sndWl2 = seg.acknowledgment;
+        sender.peerWindow(seg.window);
+        sender.windowUpdateMark(seg.sequence, seg.acknowledgment);
         if (ack) {
-            sndUna = seg.acknowledgment;
+            sender.acknowledgeSyn(seg.acknowledgment);
             if (tsOk && o.tsEcr != 0) {
                 rtt.sample(rttFromEcho(o.tsEcr));
             }
@@ -369,12 +332,8 @@ public final class TcpEndpoint {
             return;
         }
         if (state == TcpState.SYN_RECEIVED) {
-            if (Seq.gt(seg.acknowledgment, sndUna) && Seq.leq(seg.acknowledgment, sndMax)) {
-                sndUna = seg.acknowledgment;
-                sndWnd = seg.window << sndShift;
-                maxSndWnd = Math.max(maxSndWnd, sndWnd);
-                sndWl1 = seg.sequence;
-                sndWl2 = seg.acknowledgment;
+            if (Seq.gt(seg.acknowledgment, sender.sndUna()) && Seq.leq(seg.acknowledgment, sender.sndMax())) {
+                sender.synAcknowledged(seg.sequence, seg.acknowledgment, seg.window);
                 if (tsOk && o.hasTimestamps && o.tsEcr != 0) {
                     rtt.sample(rttFromEcho(o.tsEcr));
                 }
@@ -404,13 +363,14 @@ public final class TcpEndpoint {
     /** The ACK field (RFC 9293 section 3.10.7.4, fifth check; RFC 5961 section 5). False to stop. */
     private boolean processAck(Segment seg) {
         int ack = seg.acknowledgment;
-        if (Seq.gt(ack, sndMax)) {
+        int sndUna = sender.sndUna();
+        if (Seq.gt(ack, sender.sndMax())) {
             // Acknowledges something not yet sent.
             stats.invalidSegmentsReceived.increment();
             sendAck();
             return false;
         }
-        if (Seq.lt(ack, sndUna - maxSndWnd)) {
+        if (Seq.lt(ack, sndUna - sender.maxSndWnd())) {
             // RFC 5961 section 5.2: far below SND.UNA, likely forged.
             stats.invalidSegmentsReceived.increment();
             challengeAck();
@@ -419,37 +379,23 @@ public final class TcpEndpoint {
         stats.validSegmentsReceived.increment();
         TcpOptions o = seg.options;
         if (sackOk && o.sackCount > 0) {
-            scoreboard.update(sndUna, sndMax, o.sackStart, o.sackEnd, o.sackCount);
-            if (inRecovery && repairEdgeValid && ack == sndUna
-                    && Seq.gt(scoreboard.highestSacked(sndUna), repairEdge)) {
-                // Data sent after the repair of SND.UNA has arrived but the repair has not: it was
-                // lost too (the idea of RFC 8985's RACK). Repair again rather than wait for the RTO.
-                repairEdgeValid = false;
-                highRxt = sndUna;
-            }
+            recovery.sackArrived(ack, o);
         }
         long now = timers.clock().nanoTime();
-        int window = seg.window << sndShift;
+        int window = seg.window << sender.sndShift();
         if (Seq.gt(ack, sndUna)) {
             newDataAcked(ack, o, now);
-        } else if (ack == sndUna && seg.payloadLength == 0 && !seg.has(FIN) && window == sndWnd
-                && sndMax != sndUna) {
-            duplicateAck(now);
+        } else if (ack == sndUna && seg.payloadLength == 0 && !seg.has(FIN) && window == sender.sndWnd()
+                && sender.sndMax() != sndUna) {
+            recovery.duplicateAck(sackOk, now);
         }
         // RFC 9293 section 3.10.7.4: update the send window from the newest segment.
-        if (Seq.lt(sndWl1, seg.sequence) || (sndWl1 == seg.sequence && Seq.leq(sndWl2, ack))) {
-            boolean opened = sndWnd == 0 && window > 0;
-            sndWnd = window;
-            maxSndWnd = Math.max(maxSndWnd, window);
-            sndWl1 = seg.sequence;
-            sndWl2 = ack;
-            if (opened) {
-                cancelTimer(persistTimer);
-                persistTimer = TimerService.NO_TIMER;
-                persistBackoffNanos = 0;
-            }
+        if (sender.updateWindow(seg.sequence, ack, window)) {
+            cancelTimer(persistTimer);
+            persistTimer = TimerService.NO_TIMER;
+            persistBackoffNanos = 0;
         }
-        if (finSent && Seq.gt(ack, finSeq)) {
+        if (sender.finSent() && Seq.gt(ack, sender.finSeq())) {
             switch (state) {
                 case FIN_WAIT_1 -> {
                     setState(TcpState.FIN_WAIT_2);
@@ -469,92 +415,27 @@ public final class TcpEndpoint {
     }
 
     private void newDataAcked(int ack, TcpOptions o, long now) {
-        int acked = ack - sndUna;
-        int dataEnd = sndUna + sendBuffer.size();
-        int dataAcked = Seq.gt(ack, dataEnd) ? dataEnd - sndUna : acked;
-        sendBuffer.skip(dataAcked);
-        sndUna = ack;
-        if (Seq.lt(sndNxt, sndUna)) {
-            sndNxt = sndUna;
-        }
-        scoreboard.ackTo(ack);
+        int dataAcked = sender.acknowledge(ack);
+        recovery.ackTo(ack);
         long sample = -1;
         if (tsOk && o.hasTimestamps && o.tsEcr != 0) {
             sample = rttFromEcho(o.tsEcr);
-        } else if (rttStart >= 0 && Seq.gt(ack, rttSeq)) {
-            sample = now - rttStart;
-            rttStart = -1;
+        } else {
+            sample = sender.timedSample(ack, now);
         }
         if (sample > 0) {
             rtt.sample(sample);
         }
         consecutiveTimeouts = 0;
-        dupAcks = 0;
         probeSent = false;
-        int flight = sndMax - sndUna;
-        if (inRecovery) {
-            if (Seq.geq(ack, recoverPoint)) {
-                // RFC 6582 section 3.2 step 3: a full acknowledgment ends recovery.
-                inRecovery = false;
-                cc.onRecoveryComplete(flight, now);
-            } else if (scoreboard.isEmpty() && Seq.gt(sndUna + sendMss, highRxt)) {
-                // RFC 6582 section 3.2 step 5: a partial ACK without SACK retransmits the next hole.
-                retransmitAt(sndUna);
-            } else if (Seq.lt(sndUna, highRxt)) {
-                // The new first hole was repaired already; watch that repair from here on.
-                repairEdge = sndMax;
-                repairEdgeValid = true;
-            }
-        } else {
-            cc.onAck(dataAcked, sample, flight, now);
-        }
-        if (sndUna == sndMax) {
+        recovery.newDataAcked(dataAcked, sample, now);
+        if (sender.flightSize() == 0) {
             rtoTimer.disarm();
             probeTimer.disarm();
         } else {
             restartRetransmitTimer();
         }
         writable.signalAll();
-    }
-
-    private void duplicateAck(long now) {
-        dupAcks++;
-        if (inRecovery) {
-            return;
-        }
-        boolean lost = dupAcks >= SackScoreboard.DUP_THRESH || (sackOk && scoreboard.isLost(sndUna, sendMss));
-        // RFC 6582 section 3.2 step 1: no new recovery until the previous one's data is acknowledged.
-        if (!lost || (recoverPoint != 0 && Seq.lt(sndUna, recoverPoint))) {
-            return;
-        }
-        inRecovery = true;
-        recoverPoint = sndMax;
-        highRxt = sndUna;
-        cc.onLossDetected(sndMax - sndUna, now);
-        stats.fastRetransmit.increment();
-        if (sackOk && !scoreboard.isEmpty()) {
-            stats.sackRecovery.increment();
-        } else {
-            stats.fastRecovery.increment();
-        }
-        retransmitAt(sndUna);
-    }
-
-    private void retransmitAt(int seq) {
-        if (seq == sndUna) {
-            repairEdge = sndMax;
-            repairEdgeValid = true;
-        }
-        int end = Seq.min(sndMax, scoreboard.nextSackedStart(seq, sndMax));
-        int dataEnd = sndUna + sendBuffer.size();
-        int len = Math.min(sendMss, Math.max(0, Seq.min(end, dataEnd) - seq));
-        if (len > 0) {
-            int sent = sendData(seq, len, true);
-            highRxt = Seq.max(highRxt, seq + sent);
-        } else if (finSent && seq == finSeq) {
-            sendControl(finSeq, receiver.rcvNxt(), FIN | ACK);
-            stats.retransmits.increment();
-        }
     }
 
     private void receiveData(Segment seg) {
@@ -677,7 +558,7 @@ public final class TcpEndpoint {
         protocol.remove(this);
         if (error != null) {
             // Nothing more will be read or sent.
-            sendBuffer.skip(sendBuffer.size());
+            sender.discardBuffered();
         }
         if (receiver.hasOutOfOrder()) {
             receiver.dropOutOfOrder();
@@ -691,7 +572,7 @@ public final class TcpEndpoint {
     }
 
     private void releaseBuffersIfDone() {
-        sendBuffer.skip(sendBuffer.size());
+        sender.discardBuffered();
         receiver.dropOutOfOrder();
     }
 
@@ -703,151 +584,42 @@ public final class TcpEndpoint {
                 && state != TcpState.CLOSING && state != TcpState.LAST_ACK) {
             return;
         }
-        long now = timers.clock().nanoTime();
-        if (sndUna == sndMax && lastSendNanos != 0 && now - lastSendNanos > rtt.rtoNanos()) {
-            // RFC 5681 section 4.1: restart from a small window after an idle period.
-            cc.onIdleRestart(now);
-        }
-        boolean sent = false;
-        for (int guard = 0; guard < 1024; guard++) {
-            int dataEnd = sndUna + sendBuffer.size();
-            if (inRecovery) {
-                int pipe = pipe();
-                if (pipe + sendMss > cc.congestionWindow() && pipe > 0) {
-                    break;
-                }
-                int hole = scoreboard.skipSacked(Seq.max(highRxt, sndUna));
-                int highSacked = scoreboard.highestSacked(sndUna);
-                if (!scoreboard.isEmpty() && Seq.lt(hole, highSacked) && scoreboard.isLost(hole, sendMss)) {
-                    retransmitAt(hole);
-                    highRxt = Seq.max(highRxt, hole + 1);
-                    sent = true;
-                    continue;
-                }
-                int usable = sndUna + sndWnd - sndMax;
-                int len = Math.min(sendMss, Math.min(usable, dataEnd - sndMax));
-                if (len <= 0) {
-                    // RFC 6675 section 5 NextSeg rule 3: with nothing new to send, repair a hole
-                    // below the highest SACK even before it counts as lost.
-                    if (!scoreboard.isEmpty() && Seq.lt(hole, highSacked)) {
-                        retransmitAt(hole);
-                        highRxt = Seq.max(highRxt, hole + 1);
-                        sent = true;
-                        continue;
-                    }
-                    break;
-                }
-                sendData(sndMax, len, false);
-                sent = true;
-                continue;
-            }
-            int window = Math.min(cc.congestionWindow(), sndWnd);
-            int inFlight = sndNxt - sndUna;
-            int usable = window - inFlight;
-            if (Seq.lt(sndNxt, sndMax)) {
-                // Go-back-N after a timeout, skipping what the receiver holds.
-                int from = scoreboard.skipSacked(sndNxt);
-                if (Seq.geq(from, sndMax)) {
-                    sndNxt = sndMax;
-                    continue;
-                }
-                if (usable <= 0) {
-                    break;
-                }
-                if (finSent && from == finSeq) {
-                    sendControl(finSeq, receiver.rcvNxt(), FIN | ACK);
-                    stats.retransmits.increment();
-                    sndNxt = sndMax;
-                    sent = true;
-                    continue;
-                }
-                int end = Seq.min(scoreboard.nextSackedStart(from, sndMax), dataEnd);
-                int len = Math.min(Math.min(sendMss, usable), end - from);
-                if (len <= 0) {
-                    sndNxt = sndMax;
-                    continue;
-                }
-                sndNxt = from;
-                sendData(from, len, true);
-                sent = true;
-                continue;
-            }
-            int avail = dataEnd - sndNxt;
-            int len = Math.min(Math.min(sendMss, avail), usable);
-            if (len > 0) {
-                // Nagle (RFC 9293 section 3.7.4): hold a small segment while data is unacknowledged.
-                if (len < sendMss && len == avail && nagle && sndMax != sndUna && !finQueued) {
-                    break;
-                }
-                sendData(sndNxt, len, false);
-                sent = true;
-                continue;
-            }
-            if (avail == 0 && finQueued && !finSent) {
-                finSeq = dataEnd;
-                finSent = true;
-                sendControl(finSeq, receiver.rcvNxt(), FIN | ACK);
-                sndNxt = finSeq + 1;
-                sndMax = sndNxt;
-                armRetransmitTimerIfIdle(true);
-                sent = true;
-            }
-            if (avail > 0 && sndWnd == 0 && sndUna == sndMax && persistTimer == TimerService.NO_TIMER) {
-                // RFC 9293 section 3.8.6.1: probe a zero window so its reopening is never missed.
-                persistBackoffNanos = rtt.rtoNanos();
-                persistTimer = timers.scheduleAfter(persistBackoffNanos, persistTask);
-            }
-            break;
-        }
+        boolean sent = sender.output(timers.clock().nanoTime());
         if (!sent && receiver.ackPending() && !delAckTimer.armed()) {
             delAckTimer.armAfter(settings.delayedAckNanos());
         }
     }
 
-    /** RFC 6675 section 4 pipe: bytes thought to be in the network. */
-    private int pipe() {
-        int outstanding = sndMax - sndUna;
-        int sacked = scoreboard.sackedBytes();
-        int highSacked = scoreboard.highestSacked(sndUna);
-        int lost = scoreboard.unsackedBytes(Seq.max(highRxt, sndUna), highSacked);
-        return Math.max(0, outstanding - sacked - lost);
-    }
+    /** The segments the sender asks for, built here with what the receiver and the options add. */
+    private final TcpSender.Wire wire = new TcpSender.Wire() {
+        @Override
+        public void emitData(int seq, int flags, int bufferOffset, int len) {
+            emit(seq, receiver.rcvNxt(), flags, bufferOffset, len);
+        }
 
-    /**
-     * Sends up to {@code len} bytes of data starting at {@code seq}; returns how many went out.
-     * SACK blocks take their room from the MSS (RFC 9293 section 3.7.1, RFC 6691: the sender
-     * reduces the data for the options it includes), or the segment would exceed the path MTU.
-     */
-    private int sendData(int seq, int len, boolean retransmission) {
-        len = Math.min(len, sendMss - sackOptionRoom());
-        int end = seq + len;
-        boolean last = end == sndUna + sendBuffer.size();
-        int flags = ACK | (last ? PSH : 0);
-        emit(seq, receiver.rcvNxt(), flags, seq - sndUna, len);
-        if (retransmission || Seq.lt(seq, sndMax)) {
-            stats.retransmits.increment();
-            if (cc.congestionWindow() < cc.slowStartThreshold()) {
-                stats.slowStartRetransmits.increment();
+        @Override
+        public void emitFin(int seq) {
+            sendControl(seq, receiver.rcvNxt(), FIN | ACK);
+        }
+
+        @Override
+        public int sackOptionRoom() {
+            return TcpEndpoint.this.sackOptionRoom();
+        }
+
+        @Override
+        public void segmentSent(boolean newData) {
+            armRetransmitTimerIfIdle(newData);
+        }
+
+        @Override
+        public void zeroWindow() {
+            if (persistTimer == TimerService.NO_TIMER) {
+                persistBackoffNanos = rtt.rtoNanos();
+                persistTimer = timers.scheduleAfter(persistBackoffNanos, persistTask);
             }
-            if (rttStart >= 0 && Seq.leq(seq, rttSeq)) {
-                // Karn: a retransmitted segment gives no RTT sample.
-                rttStart = -1;
-            }
-        } else if (rttStart < 0 && !tsOk) {
-            rttSeq = seq;
-            rttStart = timers.clock().nanoTime();
         }
-        boolean newData = Seq.gt(end, sndMax);
-        if (newData) {
-            sndMax = end;
-        }
-        // New data and go-back-N retransmissions advance SND.NXT; recovery's hole repairs do not.
-        if (Seq.geq(seq, sndNxt)) {
-            sndNxt = end;
-        }
-        armRetransmitTimerIfIdle(newData);
-        return len;
-    }
+    };
 
     /** The most option bytes the SACK blocks of the next segment can take (sendMss already allows for timestamps). */
     private int sackOptionRoom() {
@@ -857,7 +629,7 @@ public final class TcpEndpoint {
 
     /** Data plus options a segment may carry: the peer's MSS clamped to ours (sendMss less the timestamps). */
     private int effectiveSendMss() {
-        return sendMss + (tsOk ? TcpOptions.TIMESTAMPS_ALIGNED_LENGTH : 0);
+        return sender.sendMss() + (tsOk ? TcpOptions.TIMESTAMPS_ALIGNED_LENGTH : 0);
     }
 
     private void sendSyn(boolean withAck) {
@@ -879,7 +651,7 @@ public final class TcpEndpoint {
         p.append(n);
         // RFC 7323 section 2.2: the window in a SYN is never scaled.
         int window = receiver.synWindow();
-        TcpHeader.write(b, start, localPort, remotePort, iss, withAck ? receiver.rcvNxt() : 0, TcpHeader.MIN_LENGTH + n,
+        TcpHeader.write(b, start, localPort, remotePort, sender.iss(), withAck ? receiver.rcvNxt() : 0, TcpHeader.MIN_LENGTH + n,
                 withAck ? SYN | ACK : SYN, window);
         transmit(p, start);
     }
@@ -905,10 +677,9 @@ public final class TcpEndpoint {
         int start = p.append(TcpHeader.MIN_LENGTH);
         int hl = TcpHeader.MIN_LENGTH + writeOptions(p, true, len);
         int at = p.append(len);
-        sendBuffer.peek(bufferOffset, p.array(), at, len);
+        sender.peek(bufferOffset, p.array(), at, len);
         TcpHeader.write(p.array(), start, localPort, remotePort, seq, ack, hl, flags, advertisedWindow());
         ackSent();
-        lastSendNanos = timers.clock().nanoTime();
         transmit(p, start);
     }
 
@@ -947,7 +718,7 @@ public final class TcpEndpoint {
 
     /** The window to advertise (RFC 9293 section 3.8.6.2.2), in the units of our window scale. */
     private int advertisedWindow() {
-        return receiver.advertisedWindow(sendMss > 0 ? sendMss : ourMss);
+        return receiver.advertisedWindow(sender.sendMss() > 0 ? sender.sendMss() : ourMss);
     }
 
     private void ackSent() {
@@ -960,7 +731,7 @@ public final class TcpEndpoint {
     }
 
     private int sndNxtForControl() {
-        return sndMax;
+        return sender.sndMax();
     }
 
     private void challengeAck() {
@@ -1012,13 +783,13 @@ public final class TcpEndpoint {
      * starts ordinary fast recovery instead.
      */
     private void armTailLossProbe() {
-        if (inRecovery || probeSent || !rtt.hasSample() || !state.synchronized_()) {
+        if (recovery.inRecovery() || probeSent || !rtt.hasSample() || !state.synchronized_()) {
             return;
         }
         // RFC 8985 section 7.2: PTO = 2 * SRTT, plus TLP.max_ack_delay if FlightSize is one segment,
         // whose ACK a receiver may delay well past two round trips on a fast path.
         long pto = Math.max(2 * rtt.srttNanos(), MIN_PROBE_TIMEOUT_NANOS);
-        if (sndMax - sndUna <= sendMss) {
+        if (sender.flightSize() <= sender.sendMss()) {
             pto += TLP_MAX_ACK_DELAY_NANOS;
         }
         // RFC 8985 section 7.2 moves a PTO past the RTO's expiry to the RTO's time; here the RTO
@@ -1034,22 +805,11 @@ public final class TcpEndpoint {
     private void onTailLossProbe() {
         lock.lock();
         try {
-            if (!state.synchronized_() || state == TcpState.TIME_WAIT || inRecovery || sndUna == sndMax) {
+            if (!state.synchronized_() || state == TcpState.TIME_WAIT || recovery.inRecovery() || sender.flightSize() == 0) {
                 return;
             }
             probeSent = true;
-            stats.tlpRecovery.increment();
-            int dataEnd = sndUna + sendBuffer.size();
-            int newData = Math.min(sendMss, Math.min(dataEnd - sndMax, sndUna + sndWnd - sndMax));
-            if (newData > 0) {
-                sendData(sndMax, newData, false);
-            } else if (finSent && sndMax == finSeq + 1 && Seq.leq(sndUna, finSeq)) {
-                sendControl(finSeq, receiver.rcvNxt(), FIN | ACK);
-                stats.retransmits.increment();
-            } else {
-                int start = Seq.max(sndUna, Seq.min(sndMax, dataEnd) - sendMss);
-                retransmitAt(start);
-            }
+            sender.sendTailLossProbe();
         } finally {
             lock.unlock();
         }
@@ -1067,7 +827,7 @@ public final class TcpEndpoint {
                 return;
             }
             boolean handshake = state == TcpState.SYN_SENT || state == TcpState.SYN_RECEIVED;
-            if (!handshake && sndUna == sndMax) {
+            if (!handshake && sender.flightSize() == 0) {
                 return;
             }
             consecutiveTimeouts++;
@@ -1079,7 +839,7 @@ public final class TcpEndpoint {
                 } else {
                     stats.establishedTimedout.increment();
                 }
-                sendControl(sndMax, receiver.rcvNxt(), RST | ACK);
+                sendControl(sender.sndMax(), receiver.rcvNxt(), RST | ACK);
                 terminate(new SocketTimeoutException("connection to " + remoteAddress + ":" + remotePort
                         + " timed out after " + (consecutiveTimeouts - 1) + " retransmissions"));
                 return;
@@ -1093,24 +853,7 @@ public final class TcpEndpoint {
                 sendSyn(true);
                 stats.retransmits.increment();
             } else {
-                long now = timers.clock().nanoTime();
-                cc.onRetransmitTimeout(sndMax - sndUna, now);
-                inRecovery = false;
-                recoverPoint = sndMax;
-                scoreboard.reset();
-                dupAcks = 0;
-                rttStart = -1;
-                sndNxt = sndUna;
-                // RFC 6298 section 5.4: retransmit the earliest unacknowledged segment.
-                int dataEnd = sndUna + sendBuffer.size();
-                int len = Math.min(sendMss, dataEnd - sndUna);
-                if (len > 0) {
-                    sndNxt = sndUna + sendData(sndUna, len, true);
-                } else if (finSent) {
-                    sendControl(finSeq, receiver.rcvNxt(), FIN | ACK);
-                    stats.retransmits.increment();
-                    sndNxt = sndMax;
-                }
+                sender.retransmitOnTimeout(timers.clock().nanoTime());
             }
             armRetransmitTimer();
         } finally {
@@ -1133,12 +876,12 @@ public final class TcpEndpoint {
         lock.lock();
         try {
             persistTimer = TimerService.NO_TIMER;
-            if (!state.synchronized_() || state == TcpState.TIME_WAIT || sndWnd > 0 || sendBuffer.size() == 0) {
+            if (!state.synchronized_() || state == TcpState.TIME_WAIT || sender.sndWnd() > 0 || sender.buffered() == 0) {
                 return;
             }
             stats.persistProbesSent.increment();
             // A probe the receiver must answer with its current window: one already-acknowledged octet's sequence.
-            sendControl(sndUna - 1, receiver.rcvNxt(), ACK);
+            sendControl(sender.sndUna() - 1, receiver.rcvNxt(), ACK);
             persistBackoffNanos = Math.min(persistBackoffNanos * 2, MAX_PERSIST_NANOS);
             persistTimer = timers.scheduleAfter(persistBackoffNanos, persistTask);
         } finally {
@@ -1167,14 +910,14 @@ public final class TcpEndpoint {
             }
             if (keepAliveProbes >= settings.keepAliveCount()) {
                 stats.establishedTimedout.increment();
-                sendControl(sndMax, receiver.rcvNxt(), RST | ACK);
+                sendControl(sender.sndMax(), receiver.rcvNxt(), RST | ACK);
                 terminate(new SocketTimeoutException("keep-alive: " + remoteAddress + ":" + remotePort
                         + " did not answer " + keepAliveProbes + " probes"));
                 return;
             }
             keepAliveProbes++;
             stats.keepAliveProbesSent.increment();
-            sendControl(sndUna - 1, receiver.rcvNxt(), ACK);
+            sendControl(sender.sndUna() - 1, receiver.rcvNxt(), ACK);
             scheduleKeepAlive(settings.keepAliveIntervalNanos());
         } finally {
             lock.unlock();
@@ -1232,7 +975,7 @@ public final class TcpEndpoint {
     }
 
     private boolean everStarted() {
-        return iss != 0 || everConnected || error != null;
+        return sender.iss() != 0 || everConnected || error != null;
     }
 
     /** Waits until the handshake completes; throws the failure if it does not. */
@@ -1326,7 +1069,7 @@ public final class TcpEndpoint {
         }
         long now = timers.clock().nanoTime();
         long period = Math.max(rtt.hasSample() ? rtt.srttNanos() : AUTOTUNE_MIN_PERIOD_NANOS, AUTOTUNE_MIN_PERIOD_NANOS);
-        if (receiver.afterRead(n, now, period, sendMss)) {
+        if (receiver.afterRead(n, now, period, sender.sendMss())) {
             // The window opened usefully: tell the peer (RFC 9293 section 3.8.6.2.2).
             sendAck();
         }
@@ -1346,14 +1089,14 @@ public final class TcpEndpoint {
                 if (error != null) {
                     throw error;
                 }
-                if (finQueued || state == TcpState.CLOSED) {
+                if (sender.finQueued() || state == TcpState.CLOSED) {
                     throw new SocketException("Socket output is shut down");
                 }
                 if (state == TcpState.SYN_SENT || state == TcpState.SYN_RECEIVED) {
                     stateChanged.await();
                     continue;
                 }
-                int n = sendBuffer.write(b, off, len);
+                int n = sender.buffer(b, off, len);
                 if (n > 0) {
                     off += n;
                     len -= n;
@@ -1381,13 +1124,13 @@ public final class TcpEndpoint {
     public void shutdownOutput() {
         lock.lock();
         try {
-            if (finQueued || !state.synchronized_() && state != TcpState.SYN_RECEIVED) {
+            if (sender.finQueued() || !state.synchronized_() && state != TcpState.SYN_RECEIVED) {
                 if (state == TcpState.SYN_SENT) {
                     terminate(new SocketException("closed before connecting"));
                 }
                 return;
             }
-            finQueued = true;
+            sender.queueFin();
             if (state == TcpState.ESTABLISHED || state == TcpState.SYN_RECEIVED) {
                 setState(TcpState.FIN_WAIT_1);
             } else if (state == TcpState.CLOSE_WAIT) {
@@ -1436,7 +1179,7 @@ public final class TcpEndpoint {
                 if (state.countsAsEstablished()) {
                     stats.establishedResets.increment();
                 }
-                sendControl(sndMax, receiver.rcvNxt(), RST | ACK);
+                sendControl(sender.sndMax(), receiver.rcvNxt(), RST | ACK);
             }
             terminate(new SocketException("Connection aborted"));
         } finally {
@@ -1447,7 +1190,7 @@ public final class TcpEndpoint {
     public void setNagle(boolean on) {
         lock.lock();
         try {
-            nagle = on;
+            sender.nagle(on);
             if (!on) {
                 output();
             }
@@ -1479,10 +1222,11 @@ public final class TcpEndpoint {
     public Snapshot snapshot() {
         lock.lock();
         try {
+            CongestionControl cc = sender.congestionControl();
             return new Snapshot(state, cc == null ? 0 : cc.congestionWindow(),
-                    cc == null ? 0 : cc.slowStartThreshold(), rtt.rtoNanos(), rtt.srttNanos(), sendBuffer.size(),
-                    receiver.readable(), receiver.capacity(), sendBuffer.allocated() + receiver.allocated(),
-                    sackOk, tsOk, sendMss);
+                    cc == null ? 0 : cc.slowStartThreshold(), rtt.rtoNanos(), rtt.srttNanos(), sender.buffered(),
+                    receiver.readable(), receiver.capacity(), sender.allocated() + receiver.allocated(),
+                    sackOk, tsOk, sender.sendMss());
         } finally {
             lock.unlock();
         }
