@@ -11,7 +11,7 @@ import dev.loomstack.packet.PacketBuffer;
 import dev.loomstack.packet.TcpHeader;
 import dev.loomstack.packet.TcpOptions;
 import dev.loomstack.stack.NetworkOutput;
-import dev.loomstack.stack.RearmableTimer;
+import dev.loomstack.stack.Clock;
 import dev.loomstack.stack.Stats;
 import dev.loomstack.stack.TimerService;
 import dev.loomstack.stack.TransportEndpointId;
@@ -39,12 +39,11 @@ public final class TcpEndpoint {
     /** RFC 9293 section 3.7.1: the MSS assumed when the peer sends none. */
     static final int DEFAULT_MSS_V4 = 536;
     static final int DEFAULT_MSS_V6 = 1220;
-    static final long MAX_PERSIST_NANOS = TimeUnit.SECONDS.toNanos(60);
     static final long AUTOTUNE_MIN_PERIOD_NANOS = TimeUnit.MILLISECONDS.toNanos(20);
 
     private final TcpProtocol protocol;
     private final NetworkOutput output;
-    private final TimerService timers;
+    private final Clock clock;
     private final Stats.TcpStats stats;
     private final TcpSettings settings;
     final FlowKey key;
@@ -85,38 +84,14 @@ public final class TcpEndpoint {
     private Runnable onEstablished;
     private Runnable onClosed;
 
-    // Timers: one id and one reusable task per kind; those moved on most segments are re-armable
-    // handles, so moving one later costs no wheel operation.
-    private final RearmableTimer rtoTimer;
-    private final RearmableTimer delAckTimer;
-    private final RearmableTimer probeTimer;
-    private long persistTimer = TimerService.NO_TIMER;
-    private long keepAliveTimer = TimerService.NO_TIMER;
-    private long closeTimer = TimerService.NO_TIMER;
-    private boolean probeSent;
-    private long persistBackoffNanos;
-    private final Runnable persistTask = this::onPersistTimer;
-    private final Runnable keepAliveTask = this::onKeepAliveTimer;
-    private final Runnable closeTask = this::onCloseTimer;
-    /**
-     * The least a tail-loss probe waits, as the TLP draft's max(2 * SRTT, 10 ms) (RFC 8985 section 7.2
-     * itself has no floor): where the round trip is well under a millisecond, an ACK held up a few
-     * milliseconds by a busy host would otherwise draw a needless probe.
-     */
-    static final long MIN_PROBE_TIMEOUT_NANOS = TimeUnit.MILLISECONDS.toNanos(10);
-    /**
-     * RFC 8985 section 7.2's TLP.max_ack_delay (WCDelAckT in its drafts, which recommended 200 ms):
-     * what a probe allows for the peer's delayed ACK when only one segment is in flight, since a
-     * receiver may hold that ACK until its delayed-ACK timer fires (Linux: up to 200 ms). Not our own
-     * {@link TcpSettings#delayedAckNanos()}: it budgets for the peer's.
-     */
-    static final long TLP_MAX_ACK_DELAY_NANOS = TimeUnit.MILLISECONDS.toNanos(200);
+    private final TcpTimers timers;
 
     TcpEndpoint(TcpProtocol protocol, TcpSettings settings, IpAddress localAddress, int localPort,
                 IpAddress remoteAddress, int remotePort) {
         this.protocol = protocol;
         this.output = protocol.output();
-        this.timers = output.timers();
+        TimerService timerService = output.timers();
+        this.clock = timerService.clock();
         this.stats = output.stats().tcp;
         this.settings = settings;
         this.localAddress = localAddress;
@@ -126,14 +101,13 @@ public final class TcpEndpoint {
         this.key = FlowKey.of(localAddress, localPort, remoteAddress, remotePort);
         this.receiver = new TcpReceiver(settings);
         this.rtt = new RttEstimator(settings.minRtoNanos(), RttEstimator.MAX_RTO_NANOS, RttEstimator.INITIAL_RTO_NANOS);
-        this.sender = new TcpSender(settings.sendBufferSize(), settings.nagle(), rtt, stats, timers.clock(), wire);
+        this.sender = new TcpSender(settings.sendBufferSize(), settings.nagle(), rtt, stats, clock, wire);
+        this.timers = new TcpTimers(timerService, lock, rtt, this::onRetransmitTimer, this::onDelayedAckTimer,
+                this::onTailLossProbe, this::onPersistTimer, this::onKeepAliveTimer, this::onCloseTimer);
         this.recovery = sender.recovery();
         this.keepAliveOn = settings.keepAlive();
         int ipHeader = localAddress.v4() ? 20 : 40;
         this.ourMss = output.mtu() - ipHeader - TcpHeader.MIN_LENGTH;
-        this.rtoTimer = new RearmableTimer(timers, lock, this::onRetransmitTimer);
-        this.delAckTimer = new RearmableTimer(timers, lock, this::onDelayedAckTimer);
-        this.probeTimer = new RearmableTimer(timers, lock, this::onTailLossProbe);
     }
 
     // ---- identity ------------------------------------------------------------------------------
@@ -218,7 +192,7 @@ public final class TcpEndpoint {
         // RFC 9293 section 3.7.1 and RFC 6691: the MSS excludes options; subtract what every segment carries.
         int sendMss = Math.max(64, Math.min(mss, ourMss) - (tsOk ? TcpOptions.TIMESTAMPS_ALIGNED_LENGTH : 0));
         sender.negotiated(wsOk ? peerShift : 0, sendMss, tsOk, settings.congestionControl().create(sendMss));
-        lastReceiveNanos = timers.clock().nanoTime();
+        lastReceiveNanos = clock.nanoTime();
     }
 
     // ---- inbound -------------------------------------------------------------------------------
@@ -227,7 +201,7 @@ public final class TcpEndpoint {
     void segmentArrived(Segment seg) {
         lock.lock();
         try {
-            lastReceiveNanos = timers.clock().nanoTime();
+            lastReceiveNanos = clock.nanoTime();
             keepAliveProbes = 0;
             switch (state) {
                 case CLOSED -> protocol.replyWithReset(this, seg);
@@ -270,7 +244,7 @@ public final class TcpEndpoint {
             if (tsOk && o.tsEcr != 0) {
                 rtt.sample(rttFromEcho(o.tsEcr));
             }
-            rtoTimer.cancel();
+            timers.cancelRetransmit();
             consecutiveTimeouts = 0;
             establish();
             sendAck();
@@ -337,7 +311,7 @@ public final class TcpEndpoint {
                 if (tsOk && o.hasTimestamps && o.tsEcr != 0) {
                     rtt.sample(rttFromEcho(o.tsEcr));
                 }
-                rtoTimer.cancel();
+                timers.cancelRetransmit();
                 consecutiveTimeouts = 0;
                 establish();
             } else {
@@ -381,7 +355,7 @@ public final class TcpEndpoint {
         if (sackOk && o.sackCount > 0) {
             recovery.sackArrived(ack, o);
         }
-        long now = timers.clock().nanoTime();
+        long now = clock.nanoTime();
         int window = seg.window << sender.sndShift();
         if (Seq.gt(ack, sndUna)) {
             newDataAcked(ack, o, now);
@@ -391,16 +365,14 @@ public final class TcpEndpoint {
         }
         // RFC 9293 section 3.10.7.4: update the send window from the newest segment.
         if (sender.updateWindow(seg.sequence, ack, window)) {
-            cancelTimer(persistTimer);
-            persistTimer = TimerService.NO_TIMER;
-            persistBackoffNanos = 0;
+            timers.stopPersist();
         }
         if (sender.finSent() && Seq.gt(ack, sender.finSeq())) {
             switch (state) {
                 case FIN_WAIT_1 -> {
                     setState(TcpState.FIN_WAIT_2);
                     if (appClosed) {
-                        scheduleClose(settings.finWait2Nanos());
+                        timers.scheduleClose(settings.finWait2Nanos());
                     }
                 }
                 case CLOSING -> enterTimeWait();
@@ -427,13 +399,13 @@ public final class TcpEndpoint {
             rtt.sample(sample);
         }
         consecutiveTimeouts = 0;
-        probeSent = false;
+        timers.newDataAcked();
         recovery.newDataAcked(dataAcked, sample, now);
         if (sender.flightSize() == 0) {
-            rtoTimer.disarm();
-            probeTimer.disarm();
+            timers.allAcknowledged();
         } else {
-            restartRetransmitTimer();
+            // RFC 6298 section 5.3: restart on every ACK of new data.
+            armRetransmitTimer();
         }
         writable.signalAll();
     }
@@ -454,8 +426,8 @@ public final class TcpEndpoint {
         readable.signalAll();
         if (receiver.inOrderSegmentCounted(placed != TcpReceiver.IN_ORDER)) {
             sendAck();
-        } else if (!delAckTimer.armed()) {
-            delAckTimer.armAfter(settings.delayedAckNanos());
+        } else {
+            timers.delayAck(settings.delayedAckNanos());
         }
     }
 
@@ -467,7 +439,7 @@ public final class TcpEndpoint {
         if (state == TcpState.TIME_WAIT) {
             // RFC 9293 section 3.10.7.4: a retransmitted FIN restarts the 2 MSL timeout.
             sendAck();
-            scheduleClose(settings.timeWaitNanos());
+            timers.scheduleClose(settings.timeWaitNanos());
             return;
         }
         if (receiver.finArrived(seg.sequence + seg.payloadLength)) {
@@ -494,7 +466,7 @@ public final class TcpEndpoint {
     }
 
     private int tsClock() {
-        return (int) (timers.clock().nanoTime() / 1_000_000L) + tsOffset;
+        return (int) (clock.nanoTime() / 1_000_000L) + tsOffset;
     }
 
     // ---- state ---------------------------------------------------------------------------------
@@ -523,9 +495,9 @@ public final class TcpEndpoint {
     private void establish() {
         setState(TcpState.ESTABLISHED);
         everConnected = true;
-        receiver.established(timers.clock().nanoTime());
+        receiver.established(clock.nanoTime());
         if (keepAliveOn) {
-            scheduleKeepAlive(settings.keepAliveIdleNanos());
+            timers.scheduleKeepAlive(settings.keepAliveIdleNanos());
         }
         Runnable r = onEstablished;
         onEstablished = null;
@@ -537,9 +509,9 @@ public final class TcpEndpoint {
     private void enterTimeWait() {
         setState(TcpState.TIME_WAIT);
         stats.establishedClosed.increment();
-        cancelAllTimers();
+        timers.cancelAll();
         releaseBuffersIfDone();
-        scheduleClose(settings.timeWaitNanos());
+        timers.scheduleClose(settings.timeWaitNanos());
     }
 
     /** Leaves the connection: CLOSED, out of the demultiplexer, every waiter woken. */
@@ -554,7 +526,7 @@ public final class TcpEndpoint {
             error = cause;
         }
         setState(TcpState.CLOSED);
-        cancelAllTimers();
+        timers.cancelAll();
         protocol.remove(this);
         if (error != null) {
             // Nothing more will be read or sent.
@@ -584,9 +556,9 @@ public final class TcpEndpoint {
                 && state != TcpState.CLOSING && state != TcpState.LAST_ACK) {
             return;
         }
-        boolean sent = sender.output(timers.clock().nanoTime());
-        if (!sent && receiver.ackPending() && !delAckTimer.armed()) {
-            delAckTimer.armAfter(settings.delayedAckNanos());
+        boolean sent = sender.output(clock.nanoTime());
+        if (!sent && receiver.ackPending()) {
+            timers.delayAck(settings.delayedAckNanos());
         }
     }
 
@@ -614,10 +586,7 @@ public final class TcpEndpoint {
 
         @Override
         public void zeroWindow() {
-            if (persistTimer == TimerService.NO_TIMER) {
-                persistBackoffNanos = rtt.rtoNanos();
-                persistTimer = timers.scheduleAfter(persistBackoffNanos, persistTask);
-            }
+            timers.startPersist();
         }
     };
 
@@ -723,7 +692,7 @@ public final class TcpEndpoint {
 
     private void ackSent() {
         receiver.ackSent();
-        delAckTimer.disarm();
+        timers.ackSent();
     }
 
     private void sendAck() {
@@ -742,64 +711,21 @@ public final class TcpEndpoint {
 
     // ---- timers --------------------------------------------------------------------------------
 
-    private void cancelTimer(long id) {
-        if (id != TimerService.NO_TIMER) {
-            timers.cancel(id);
-        }
-    }
-
-    private void cancelAllTimers() {
-        rtoTimer.cancel();
-        delAckTimer.cancel();
-        cancelTimer(persistTimer);
-        cancelTimer(keepAliveTimer);
-        cancelTimer(closeTimer);
-        probeTimer.cancel();
-        persistTimer = keepAliveTimer = closeTimer = TimerService.NO_TIMER;
-    }
-
     private void armRetransmitTimer() {
-        rtoTimer.armAfter(rtt.rtoNanos());
-        armTailLossProbe();
+        timers.armRetransmit(probeAllowed(), oneSegmentInFlight());
     }
 
-    /**
-     * After a segment went out: starts the RTO if it is idle. RFC 8985 section 7.2: new data (not a
-     * retransmission) restarts the probe timer too, so that its timeout is the one for the flight as
-     * it now is, not as it was when the flight's first segment went out.
-     */
     private void armRetransmitTimerIfIdle(boolean newData) {
-        if (!rtoTimer.armed()) {
-            rtoTimer.armAfter(rtt.rtoNanos());
-            armTailLossProbe();
-        } else if (newData) {
-            armTailLossProbe();
-        }
+        timers.segmentSent(newData, probeAllowed(), oneSegmentInFlight());
     }
 
-    /**
-     * RFC 8985 section 7: when the tail of a flight is lost no duplicate ACK comes back, and only
-     * the (much longer) RTO would notice. A probe after about two round trips draws a SACK that
-     * starts ordinary fast recovery instead.
-     */
-    private void armTailLossProbe() {
-        if (recovery.inRecovery() || probeSent || !rtt.hasSample() || !state.synchronized_()) {
-            return;
-        }
-        // RFC 8985 section 7.2: PTO = 2 * SRTT, plus TLP.max_ack_delay if FlightSize is one segment,
-        // whose ACK a receiver may delay well past two round trips on a fast path.
-        long pto = Math.max(2 * rtt.srttNanos(), MIN_PROBE_TIMEOUT_NANOS);
-        if (sender.flightSize() <= sender.sendMss()) {
-            pto += TLP_MAX_ACK_DELAY_NANOS;
-        }
-        // RFC 8985 section 7.2 moves a PTO past the RTO's expiry to the RTO's time; here the RTO
-        // itself fires then, and an earlier probe deadline armed for a larger flight is withdrawn.
-        long now = timers.clock().nanoTime();
-        if (!rtoTimer.armed() || now + pto - rtoTimer.deadline() >= 0) {
-            probeTimer.disarm();
-            return;
-        }
-        probeTimer.armAt(now + pto);
+    /** RFC 8985 section 7.2: a probe serves a synchronized connection outside recovery, once the RTT is known. */
+    private boolean probeAllowed() {
+        return !recovery.inRecovery() && rtt.hasSample() && state.synchronized_();
+    }
+
+    private boolean oneSegmentInFlight() {
+        return sender.flightSize() <= sender.sendMss();
     }
 
     private void onTailLossProbe() {
@@ -808,16 +734,11 @@ public final class TcpEndpoint {
             if (!state.synchronized_() || state == TcpState.TIME_WAIT || recovery.inRecovery() || sender.flightSize() == 0) {
                 return;
             }
-            probeSent = true;
+            timers.probeSent();
             sender.sendTailLossProbe();
         } finally {
             lock.unlock();
         }
-    }
-
-    /** RFC 6298 section 5.3: restart on every ACK of new data. */
-    private void restartRetransmitTimer() {
-        armRetransmitTimer();
     }
 
     private void onRetransmitTimer() {
@@ -853,7 +774,7 @@ public final class TcpEndpoint {
                 sendSyn(true);
                 stats.retransmits.increment();
             } else {
-                sender.retransmitOnTimeout(timers.clock().nanoTime());
+                sender.retransmitOnTimeout(clock.nanoTime());
             }
             armRetransmitTimer();
         } finally {
@@ -875,37 +796,31 @@ public final class TcpEndpoint {
     private void onPersistTimer() {
         lock.lock();
         try {
-            persistTimer = TimerService.NO_TIMER;
+            timers.persistFired();
             if (!state.synchronized_() || state == TcpState.TIME_WAIT || sender.sndWnd() > 0 || sender.buffered() == 0) {
                 return;
             }
             stats.persistProbesSent.increment();
             // A probe the receiver must answer with its current window: one already-acknowledged octet's sequence.
             sendControl(sender.sndUna() - 1, receiver.rcvNxt(), ACK);
-            persistBackoffNanos = Math.min(persistBackoffNanos * 2, MAX_PERSIST_NANOS);
-            persistTimer = timers.scheduleAfter(persistBackoffNanos, persistTask);
+            timers.backOffPersist();
         } finally {
             lock.unlock();
         }
-    }
-
-    private void scheduleKeepAlive(long delay) {
-        cancelTimer(keepAliveTimer);
-        keepAliveTimer = timers.scheduleAfter(delay, keepAliveTask);
     }
 
     /** RFC 9293 section 3.8.4 / RFC 1122 section 4.2.3.6. */
     private void onKeepAliveTimer() {
         lock.lock();
         try {
-            keepAliveTimer = TimerService.NO_TIMER;
+            timers.keepAliveFired();
             if (!keepAliveOn || !state.countsAsConnected()) {
                 return;
             }
-            long now = timers.clock().nanoTime();
+            long now = clock.nanoTime();
             long idle = now - lastReceiveNanos;
             if (keepAliveProbes == 0 && idle < settings.keepAliveIdleNanos()) {
-                scheduleKeepAlive(settings.keepAliveIdleNanos() - idle);
+                timers.scheduleKeepAlive(settings.keepAliveIdleNanos() - idle);
                 return;
             }
             if (keepAliveProbes >= settings.keepAliveCount()) {
@@ -918,21 +833,16 @@ public final class TcpEndpoint {
             keepAliveProbes++;
             stats.keepAliveProbesSent.increment();
             sendControl(sender.sndUna() - 1, receiver.rcvNxt(), ACK);
-            scheduleKeepAlive(settings.keepAliveIntervalNanos());
+            timers.scheduleKeepAlive(settings.keepAliveIntervalNanos());
         } finally {
             lock.unlock();
         }
     }
 
-    private void scheduleClose(long delay) {
-        cancelTimer(closeTimer);
-        closeTimer = timers.scheduleAfter(delay, closeTask);
-    }
-
     private void onCloseTimer() {
         lock.lock();
         try {
-            closeTimer = TimerService.NO_TIMER;
+            timers.closeFired();
             if (state == TcpState.TIME_WAIT) {
                 terminate(null);
             } else if (state == TcpState.FIN_WAIT_2 && appClosed) {
@@ -1067,7 +977,7 @@ public final class TcpEndpoint {
         if (!state.synchronized_() || state == TcpState.CLOSED) {
             return;
         }
-        long now = timers.clock().nanoTime();
+        long now = clock.nanoTime();
         long period = Math.max(rtt.hasSample() ? rtt.srttNanos() : AUTOTUNE_MIN_PERIOD_NANOS, AUTOTUNE_MIN_PERIOD_NANOS);
         if (receiver.afterRead(n, now, period, sender.sendMss())) {
             // The window opened usefully: tell the peer (RFC 9293 section 3.8.6.2.2).
@@ -1160,7 +1070,7 @@ public final class TcpEndpoint {
             }
             shutdownOutput();
             if (state == TcpState.FIN_WAIT_2) {
-                scheduleClose(settings.finWait2Nanos());
+                timers.scheduleClose(settings.finWait2Nanos());
             }
             readable.signalAll();
         } finally {
@@ -1204,10 +1114,9 @@ public final class TcpEndpoint {
         try {
             keepAliveOn = on;
             if (on && state.countsAsConnected()) {
-                scheduleKeepAlive(settings.keepAliveIdleNanos());
+                timers.scheduleKeepAlive(settings.keepAliveIdleNanos());
             } else if (!on) {
-                cancelTimer(keepAliveTimer);
-                keepAliveTimer = TimerService.NO_TIMER;
+                timers.cancelKeepAlive();
             }
         } finally {
             lock.unlock();
