@@ -20,7 +20,6 @@ import java.io.InterruptedIOException;
 import java.net.ConnectException;
 import java.net.SocketException;
 import java.net.SocketTimeoutException;
-import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.Condition;
 import java.util.concurrent.locks.ReentrantLock;
@@ -36,13 +35,9 @@ import java.util.concurrent.locks.ReentrantLock;
  * empty, so an idle connection holds only this object and its small helpers.
  */
 public final class TcpEndpoint {
-    /** RFC 9293 section 3.7.1: the MSS assumed when the peer sends none. */
-    static final int DEFAULT_MSS_V4 = 536;
-    static final int DEFAULT_MSS_V6 = 1220;
     static final long AUTOTUNE_MIN_PERIOD_NANOS = TimeUnit.MILLISECONDS.toNanos(20);
 
     private final TcpProtocol protocol;
-    private final NetworkOutput output;
     private final Clock clock;
     private final Stats.TcpStats stats;
     private final TcpSettings settings;
@@ -67,14 +62,8 @@ public final class TcpEndpoint {
     private int consecutiveTimeouts;
 
     private final TcpReceiver receiver;
-
-    // Negotiated options.
-    private boolean sackOk;
-    private boolean wsOk;
-    private boolean tsOk;
-    private int tsRecent;
-    private final int tsOffset = ThreadLocalRandom.current().nextInt();
-    private int ourMss;
+    private final NegotiatedOptions options;
+    private final SegmentWriter writer;
 
     // Application side.
     private boolean appClosed;
@@ -89,7 +78,7 @@ public final class TcpEndpoint {
     TcpEndpoint(TcpProtocol protocol, TcpSettings settings, IpAddress localAddress, int localPort,
                 IpAddress remoteAddress, int remotePort) {
         this.protocol = protocol;
-        this.output = protocol.output();
+        NetworkOutput output = protocol.output();
         TimerService timerService = output.timers();
         this.clock = timerService.clock();
         this.stats = output.stats().tcp;
@@ -101,13 +90,14 @@ public final class TcpEndpoint {
         this.key = FlowKey.of(localAddress, localPort, remoteAddress, remotePort);
         this.receiver = new TcpReceiver(settings);
         this.rtt = new RttEstimator(settings.minRtoNanos(), RttEstimator.MAX_RTO_NANOS, RttEstimator.INITIAL_RTO_NANOS);
-        this.sender = new TcpSender(settings.sendBufferSize(), settings.nagle(), rtt, stats, clock, wire);
+        int ipHeader = localAddress.v4() ? 20 : 40;
+        this.options = new NegotiatedOptions(settings, clock, output.mtu() - ipHeader - TcpHeader.MIN_LENGTH);
+        this.writer = new SegmentWriter(this, output, stats, options, receiver);
+        this.sender = new TcpSender(settings.sendBufferSize(), settings.nagle(), rtt, stats, clock, writer);
         this.timers = new TcpTimers(timerService, lock, rtt, this::onRetransmitTimer, this::onDelayedAckTimer,
                 this::onTailLossProbe, this::onPersistTimer, this::onKeepAliveTimer, this::onCloseTimer);
         this.recovery = sender.recovery();
         this.keepAliveOn = settings.keepAlive();
-        int ipHeader = localAddress.v4() ? 20 : 40;
-        this.ourMss = output.mtu() - ipHeader - TcpHeader.MIN_LENGTH;
     }
 
     // ---- identity ------------------------------------------------------------------------------
@@ -155,7 +145,7 @@ public final class TcpEndpoint {
             sender.open(protocol.isn(localAddress, localPort, remoteAddress, remotePort));
             setState(TcpState.SYN_SENT);
             stats.activeConnectionOpenings.increment();
-            sendSyn(false);
+            writer.sendSyn(false);
             armRetransmitTimer();
         } finally {
             lock.unlock();
@@ -172,7 +162,7 @@ public final class TcpEndpoint {
             sender.open(protocol.isn(localAddress, localPort, remoteAddress, remotePort));
             setState(TcpState.SYN_RECEIVED);
             stats.passiveConnectionOpenings.increment();
-            sendSyn(true);
+            writer.sendSyn(true);
             armRetransmitTimer();
         } finally {
             lock.unlock();
@@ -180,18 +170,10 @@ public final class TcpEndpoint {
     }
 
     private void applyPeerSynOptions(int peerMss, int peerShift, boolean peerSack, boolean peerTs, int peerTsVal) {
-        int mss = peerMss > 0 ? peerMss : (localAddress.v4() ? DEFAULT_MSS_V4 : DEFAULT_MSS_V6);
-        // RFC 7323 section 2.2: scaling applies only when both sides sent the option.
-        wsOk = peerShift >= 0 && settings.windowScaling();
-        receiver.windowScaling(wsOk);
-        sackOk = peerSack && settings.sack();
-        tsOk = peerTs && settings.timestamps();
-        if (tsOk) {
-            tsRecent = peerTsVal;
-        }
-        // RFC 9293 section 3.7.1 and RFC 6691: the MSS excludes options; subtract what every segment carries.
-        int sendMss = Math.max(64, Math.min(mss, ourMss) - (tsOk ? TcpOptions.TIMESTAMPS_ALIGNED_LENGTH : 0));
-        sender.negotiated(wsOk ? peerShift : 0, sendMss, tsOk, settings.congestionControl().create(sendMss));
+        int sendMss = options.agree(localAddress.v4(), peerMss, peerShift, peerSack, peerTs, peerTsVal);
+        receiver.windowScaling(options.wsOk());
+        sender.negotiated(options.wsOk() ? peerShift : 0, sendMss, options.tsOk(),
+                settings.congestionControl().create(sendMss));
         lastReceiveNanos = clock.nanoTime();
     }
 
@@ -218,7 +200,7 @@ public final class TcpEndpoint {
         boolean ack = seg.has(ACK);
         if (ack && (Seq.leq(seg.acknowledgment, sender.iss()) || Seq.gt(seg.acknowledgment, sender.sndMax()))) {
             if (!seg.has(RST)) {
-                sendControl(seg.acknowledgment, 0, RST);
+                writer.sendControl(seg.acknowledgment, 0, RST);
             }
             stats.invalidSegmentsReceived.increment();
             return;
@@ -241,17 +223,17 @@ public final class TcpEndpoint {
         sender.windowUpdateMark(seg.sequence, seg.acknowledgment);
         if (ack) {
             sender.acknowledgeSyn(seg.acknowledgment);
-            if (tsOk && o.tsEcr != 0) {
-                rtt.sample(rttFromEcho(o.tsEcr));
+            if (options.tsOk() && o.tsEcr != 0) {
+                rtt.sample(options.rttFromEcho(o.tsEcr));
             }
             timers.cancelRetransmit();
             consecutiveTimeouts = 0;
             establish();
-            sendAck();
+            writer.sendAck();
         } else {
             // Simultaneous open (RFC 9293 section 3.5, figure 7).
             setState(TcpState.SYN_RECEIVED);
-            sendSyn(true);
+            writer.sendSyn(true);
         }
     }
 
@@ -259,21 +241,19 @@ public final class TcpEndpoint {
         TcpOptions o = seg.options;
         int segLen = seg.sequenceLength();
         // RFC 7323 section 5.3: PAWS rejects old duplicates by their timestamps.
-        if (tsOk && o.hasTimestamps && !seg.has(RST) && Seq.lt(o.tsVal, tsRecent) && state != TcpState.SYN_RECEIVED) {
+        if (options.pawsRejects(o, seg.has(RST), state == TcpState.SYN_RECEIVED)) {
             stats.invalidSegmentsReceived.increment();
-            sendAck();
+            writer.sendAck();
             return;
         }
         if (!receiver.acceptable(seg.sequence, segLen)) {
             stats.invalidSegmentsReceived.increment();
             if (!seg.has(RST)) {
-                sendAck();
+                writer.sendAck();
             }
             return;
         }
-        if (tsOk && o.hasTimestamps && Seq.leq(seg.sequence, receiver.lastAckSent())) {
-            tsRecent = o.tsVal;
-        }
+        options.noteTimestamp(o, seg.sequence, receiver.lastAckSent());
         if (seg.has(RST)) {
             // RFC 5961 section 3.2: only an exact match resets; in-window guesses get a challenge.
             if (seg.sequence == receiver.rcvNxt()) {
@@ -288,18 +268,18 @@ public final class TcpEndpoint {
                     terminate(new SocketException("Connection reset by " + remoteAddress + ":" + remotePort));
                 }
             } else {
-                challengeAck();
+                writer.challengeAck();
             }
             return;
         }
         if (seg.has(SYN)) {
             if (state == TcpState.SYN_RECEIVED && seg.sequence == receiver.irs()) {
                 // Our SYN-ACK was lost: the peer's SYN comes again.
-                sendSyn(true);
+                writer.sendSyn(true);
                 return;
             }
             // RFC 5961 section 4.2: a SYN in a synchronized state earns a challenge ACK, never a reset.
-            challengeAck();
+            writer.challengeAck();
             return;
         }
         if (!seg.has(ACK)) {
@@ -308,14 +288,14 @@ public final class TcpEndpoint {
         if (state == TcpState.SYN_RECEIVED) {
             if (Seq.gt(seg.acknowledgment, sender.sndUna()) && Seq.leq(seg.acknowledgment, sender.sndMax())) {
                 sender.synAcknowledged(seg.sequence, seg.acknowledgment, seg.window);
-                if (tsOk && o.hasTimestamps && o.tsEcr != 0) {
-                    rtt.sample(rttFromEcho(o.tsEcr));
+                if (options.tsOk() && o.hasTimestamps && o.tsEcr != 0) {
+                    rtt.sample(options.rttFromEcho(o.tsEcr));
                 }
                 timers.cancelRetransmit();
                 consecutiveTimeouts = 0;
                 establish();
             } else {
-                sendControl(seg.acknowledgment, 0, RST);
+                writer.sendControl(seg.acknowledgment, 0, RST);
                 return;
             }
         }
@@ -341,18 +321,18 @@ public final class TcpEndpoint {
         if (Seq.gt(ack, sender.sndMax())) {
             // Acknowledges something not yet sent.
             stats.invalidSegmentsReceived.increment();
-            sendAck();
+            writer.sendAck();
             return false;
         }
         if (Seq.lt(ack, sndUna - sender.maxSndWnd())) {
             // RFC 5961 section 5.2: far below SND.UNA, likely forged.
             stats.invalidSegmentsReceived.increment();
-            challengeAck();
+            writer.challengeAck();
             return false;
         }
         stats.validSegmentsReceived.increment();
         TcpOptions o = seg.options;
-        if (sackOk && o.sackCount > 0) {
+        if (options.sackOk() && o.sackCount > 0) {
             recovery.sackArrived(ack, o);
         }
         long now = clock.nanoTime();
@@ -361,7 +341,7 @@ public final class TcpEndpoint {
             newDataAcked(ack, o, now);
         } else if (ack == sndUna && seg.payloadLength == 0 && !seg.has(FIN) && window == sender.sndWnd()
                 && sender.sndMax() != sndUna) {
-            recovery.duplicateAck(sackOk, now);
+            recovery.duplicateAck(options.sackOk(), now);
         }
         // RFC 9293 section 3.10.7.4: update the send window from the newest segment.
         if (sender.updateWindow(seg.sequence, ack, window)) {
@@ -390,8 +370,8 @@ public final class TcpEndpoint {
         int dataAcked = sender.acknowledge(ack);
         recovery.ackTo(ack);
         long sample = -1;
-        if (tsOk && o.hasTimestamps && o.tsEcr != 0) {
-            sample = rttFromEcho(o.tsEcr);
+        if (options.tsOk() && o.hasTimestamps && o.tsEcr != 0) {
+            sample = options.rttFromEcho(o.tsEcr);
         } else {
             sample = sender.timedSample(ack, now);
         }
@@ -417,7 +397,7 @@ public final class TcpEndpoint {
         int placed = receiver.place(seg.sequence, seg.array, seg.payloadOffset, seg.payloadLength);
         if (placed == TcpReceiver.NOTHING_NEW || placed == TcpReceiver.OUT_OF_ORDER) {
             // RFC 5681 section 4.2: an out-of-order segment is acknowledged at once (a duplicate ACK).
-            sendAck();
+            writer.sendAck();
             return;
         }
         if (placed == TcpReceiver.FILLED_HOLE_TO_FIN) {
@@ -425,7 +405,7 @@ public final class TcpEndpoint {
         }
         readable.signalAll();
         if (receiver.inOrderSegmentCounted(placed != TcpReceiver.IN_ORDER)) {
-            sendAck();
+            writer.sendAck();
         } else {
             timers.delayAck(settings.delayedAckNanos());
         }
@@ -433,12 +413,12 @@ public final class TcpEndpoint {
 
     private void receiveFin(Segment seg) {
         if (state == TcpState.CLOSE_WAIT || state == TcpState.CLOSING || state == TcpState.LAST_ACK) {
-            sendAck();
+            writer.sendAck();
             return;
         }
         if (state == TcpState.TIME_WAIT) {
             // RFC 9293 section 3.10.7.4: a retransmitted FIN restarts the 2 MSL timeout.
-            sendAck();
+            writer.sendAck();
             timers.scheduleClose(settings.timeWaitNanos());
             return;
         }
@@ -456,17 +436,7 @@ public final class TcpEndpoint {
             case FIN_WAIT_2 -> enterTimeWait();
             default -> { }
         }
-        sendAck();
-    }
-
-    private long rttFromEcho(int tsEcr) {
-        int nowMs = tsClock();
-        int diff = nowMs - tsEcr;
-        return diff < 0 ? -1 : TimeUnit.MILLISECONDS.toNanos(Math.max(diff, 1));
-    }
-
-    private int tsClock() {
-        return (int) (clock.nanoTime() / 1_000_000L) + tsOffset;
+        writer.sendAck();
     }
 
     // ---- state ---------------------------------------------------------------------------------
@@ -562,151 +532,27 @@ public final class TcpEndpoint {
         }
     }
 
-    /** The segments the sender asks for, built here with what the receiver and the options add. */
-    private final TcpSender.Wire wire = new TcpSender.Wire() {
-        @Override
-        public void emitData(int seq, int flags, int bufferOffset, int len) {
-            emit(seq, receiver.rcvNxt(), flags, bufferOffset, len);
-        }
-
-        @Override
-        public void emitFin(int seq) {
-            sendControl(seq, receiver.rcvNxt(), FIN | ACK);
-        }
-
-        @Override
-        public int sackOptionRoom() {
-            return TcpEndpoint.this.sackOptionRoom();
-        }
-
-        @Override
-        public void segmentSent(boolean newData) {
-            armRetransmitTimerIfIdle(newData);
-        }
-
-        @Override
-        public void zeroWindow() {
-            timers.startPersist();
-        }
-    };
-
-    /** The most option bytes the SACK blocks of the next segment can take (sendMss already allows for timestamps). */
-    private int sackOptionRoom() {
-        return sackOk && receiver.holdsOutOfOrder()
-                ? TcpReceiver.SACK_OPTION_OVERHEAD + TcpReceiver.SACK_BLOCK_LENGTH * TcpReceiver.MAX_SACK_BLOCKS_SENT : 0;
+    /** The sender's segment left: the RTO starts if idle, new data moves the probe (see {@link TcpTimers#segmentSent}). */
+    void segmentSent(boolean newData) {
+        armRetransmitTimerIfIdle(newData);
     }
 
-    /** Data plus options a segment may carry: the peer's MSS clamped to ours (sendMss less the timestamps). */
-    private int effectiveSendMss() {
-        return sender.sendMss() + (tsOk ? TcpOptions.TIMESTAMPS_ALIGNED_LENGTH : 0);
+    /** The sender has data and the peer's window is zero. */
+    void zeroWindow() {
+        timers.startPersist();
     }
 
-    private void sendSyn(boolean withAck) {
-        PacketBuffer p = output.pool().acquire(NetworkOutput.MAX_IP_HEADER + 60, NetworkOutput.MAX_IP_HEADER);
-        byte[] b = p.array();
-        int start = p.append(TcpHeader.MIN_LENGTH);
-        int opt = p.end();
-        int n = TcpOptions.writeMss(b, opt, ourMss);
-        // RFC 7323 section 2.2: a SYN-ACK carries the option only if the SYN did.
-        if (settings.windowScaling() && (!withAck || wsOk)) {
-            n += TcpOptions.writeWindowScale(b, opt + n, settings.windowShift());
-        }
-        if (settings.sack() && (!withAck || sackOk)) {
-            n += TcpOptions.writeSackPermitted(b, opt + n);
-        }
-        if (settings.timestamps() && (!withAck || tsOk)) {
-            n += TcpOptions.writeTimestamps(b, opt + n, tsClock(), withAck ? tsRecent : 0);
-        }
-        p.append(n);
-        // RFC 7323 section 2.2: the window in a SYN is never scaled.
-        int window = receiver.synWindow();
-        TcpHeader.write(b, start, localPort, remotePort, sender.iss(), withAck ? receiver.rcvNxt() : 0, TcpHeader.MIN_LENGTH + n,
-                withAck ? SYN | ACK : SYN, window);
-        transmit(p, start);
-    }
-
-    /** An ACK (or RST, FIN) without data. */
-    private void sendControl(int seq, int ack, int flags) {
-        PacketBuffer p = output.pool().acquire(NetworkOutput.MAX_IP_HEADER + 60, NetworkOutput.MAX_IP_HEADER);
-        int start = p.append(TcpHeader.MIN_LENGTH);
-        int hl = TcpHeader.MIN_LENGTH + writeOptions(p, (flags & RST) == 0, 0);
-        int window = (flags & RST) != 0 ? 0 : advertisedWindow();
-        TcpHeader.write(p.array(), start, localPort, remotePort, seq, (flags & ACK) != 0 ? ack : 0, hl, flags, window);
-        if ((flags & ACK) != 0) {
-            ackSent();
-        }
-        if ((flags & RST) != 0) {
-            stats.resetsSent.increment();
-        }
-        transmit(p, start);
-    }
-
-    private void emit(int seq, int ack, int flags, int bufferOffset, int len) {
-        PacketBuffer p = output.pool().acquire(NetworkOutput.MAX_IP_HEADER + 60 + len, NetworkOutput.MAX_IP_HEADER);
-        int start = p.append(TcpHeader.MIN_LENGTH);
-        int hl = TcpHeader.MIN_LENGTH + writeOptions(p, true, len);
-        int at = p.append(len);
-        sender.peek(bufferOffset, p.array(), at, len);
-        TcpHeader.write(p.array(), start, localPort, remotePort, seq, ack, hl, flags, advertisedWindow());
-        ackSent();
-        transmit(p, start);
-    }
-
-    /**
-     * Timestamps on every segment once agreed; SACK blocks when data is held out of order, as many
-     * as fit beside {@code payloadLength} bytes of data in one MTU (the data was sized for the
-     * timestamps alone, and a segment grown past the MTU would leave fragmented).
-     */
-    private int writeOptions(PacketBuffer p, boolean withSack, int payloadLength) {
-        int n = 0;
-        byte[] b = p.array();
-        int at = p.end();
-        if (tsOk) {
-            n += TcpOptions.writeTimestamps(b, at, tsClock(), tsRecent);
-        }
-        if (withSack && sackOk && receiver.hasOutOfOrder()) {
-            // Options and data together within the MSS the peer accepts (RFC 6691).
-            int room = payloadLength == 0 ? ourMss - n : effectiveSendMss() - payloadLength - n;
-            int fit = Math.max(0, (room - TcpReceiver.SACK_OPTION_OVERHEAD) / TcpReceiver.SACK_BLOCK_LENGTH);
-            int max = Math.min(fit, tsOk ? TcpReceiver.MAX_SACK_BLOCKS_WITH_TIMESTAMPS : TcpReceiver.MAX_SACK_BLOCKS_SENT);
-            n += receiver.writeSackBlocks(b, at + n, max);
-        }
-        p.append(n);
-        return n;
-    }
-
-    private void transmit(PacketBuffer p, int start) {
-        int len = p.end() - start;
-        p.range(start, p.end());
-        TcpHeader.fillChecksum(p.array(), start, len, localAddress, remoteAddress);
-        stats.segmentsSent.increment();
-        if (!output.send(localAddress, remoteAddress, TcpHeader.PROTOCOL, p)) {
-            stats.segmentSendErrors.increment();
-        }
-    }
-
-    /** The window to advertise (RFC 9293 section 3.8.6.2.2), in the units of our window scale. */
-    private int advertisedWindow() {
-        return receiver.advertisedWindow(sender.sendMss() > 0 ? sender.sendMss() : ourMss);
-    }
-
-    private void ackSent() {
-        receiver.ackSent();
+    /** An ACK went out with the segment just sent. */
+    void ackSent() {
         timers.ackSent();
     }
 
-    private void sendAck() {
-        sendControl(sndNxtForControl(), receiver.rcvNxt(), ACK);
+    TcpSender sender() {
+        return sender;
     }
 
-    private int sndNxtForControl() {
-        return sender.sndMax();
-    }
-
-    private void challengeAck() {
-        if (protocol.allowChallengeAck()) {
-            sendAck();
-        }
+    TcpProtocol protocol() {
+        return protocol;
     }
 
     // ---- timers --------------------------------------------------------------------------------
@@ -760,7 +606,7 @@ public final class TcpEndpoint {
                 } else {
                     stats.establishedTimedout.increment();
                 }
-                sendControl(sender.sndMax(), receiver.rcvNxt(), RST | ACK);
+                writer.sendControl(sender.sndMax(), receiver.rcvNxt(), RST | ACK);
                 terminate(new SocketTimeoutException("connection to " + remoteAddress + ":" + remotePort
                         + " timed out after " + (consecutiveTimeouts - 1) + " retransmissions"));
                 return;
@@ -768,10 +614,10 @@ public final class TcpEndpoint {
             // RFC 6298 section 5.5: back off.
             rtt.backoff();
             if (state == TcpState.SYN_SENT) {
-                sendSyn(false);
+                writer.sendSyn(false);
                 stats.retransmits.increment();
             } else if (state == TcpState.SYN_RECEIVED) {
-                sendSyn(true);
+                writer.sendSyn(true);
                 stats.retransmits.increment();
             } else {
                 sender.retransmitOnTimeout(clock.nanoTime());
@@ -786,7 +632,7 @@ public final class TcpEndpoint {
         lock.lock();
         try {
             if (state.synchronized_() && state != TcpState.TIME_WAIT && receiver.ackPending()) {
-                sendAck();
+                writer.sendAck();
             }
         } finally {
             lock.unlock();
@@ -802,7 +648,7 @@ public final class TcpEndpoint {
             }
             stats.persistProbesSent.increment();
             // A probe the receiver must answer with its current window: one already-acknowledged octet's sequence.
-            sendControl(sender.sndUna() - 1, receiver.rcvNxt(), ACK);
+            writer.sendControl(sender.sndUna() - 1, receiver.rcvNxt(), ACK);
             timers.backOffPersist();
         } finally {
             lock.unlock();
@@ -825,14 +671,14 @@ public final class TcpEndpoint {
             }
             if (keepAliveProbes >= settings.keepAliveCount()) {
                 stats.establishedTimedout.increment();
-                sendControl(sender.sndMax(), receiver.rcvNxt(), RST | ACK);
+                writer.sendControl(sender.sndMax(), receiver.rcvNxt(), RST | ACK);
                 terminate(new SocketTimeoutException("keep-alive: " + remoteAddress + ":" + remotePort
                         + " did not answer " + keepAliveProbes + " probes"));
                 return;
             }
             keepAliveProbes++;
             stats.keepAliveProbesSent.increment();
-            sendControl(sender.sndUna() - 1, receiver.rcvNxt(), ACK);
+            writer.sendControl(sender.sndUna() - 1, receiver.rcvNxt(), ACK);
             timers.scheduleKeepAlive(settings.keepAliveIntervalNanos());
         } finally {
             lock.unlock();
@@ -981,7 +827,7 @@ public final class TcpEndpoint {
         long period = Math.max(rtt.hasSample() ? rtt.srttNanos() : AUTOTUNE_MIN_PERIOD_NANOS, AUTOTUNE_MIN_PERIOD_NANOS);
         if (receiver.afterRead(n, now, period, sender.sendMss())) {
             // The window opened usefully: tell the peer (RFC 9293 section 3.8.6.2.2).
-            sendAck();
+            writer.sendAck();
         }
     }
 
@@ -1089,7 +935,7 @@ public final class TcpEndpoint {
                 if (state.countsAsEstablished()) {
                     stats.establishedResets.increment();
                 }
-                sendControl(sender.sndMax(), receiver.rcvNxt(), RST | ACK);
+                writer.sendControl(sender.sndMax(), receiver.rcvNxt(), RST | ACK);
             }
             terminate(new SocketException("Connection aborted"));
         } finally {
@@ -1135,7 +981,7 @@ public final class TcpEndpoint {
             return new Snapshot(state, cc == null ? 0 : cc.congestionWindow(),
                     cc == null ? 0 : cc.slowStartThreshold(), rtt.rtoNanos(), rtt.srttNanos(), sender.buffered(),
                     receiver.readable(), receiver.capacity(), sender.allocated() + receiver.allocated(),
-                    sackOk, tsOk, sender.sendMss());
+                    options.sackOk(), options.tsOk(), sender.sendMss());
         } finally {
             lock.unlock();
         }
