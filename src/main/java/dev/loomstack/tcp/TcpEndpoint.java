@@ -39,8 +39,8 @@ public final class TcpEndpoint {
 
     private final TcpProtocol protocol;
     private final Clock clock;
-    private final Stats.TcpStats stats;
-    private final TcpSettings settings;
+    final Stats.TcpStats stats;
+    final TcpSettings settings;
     final FlowKey key;
     private final IpAddress localAddress;
     private final IpAddress remoteAddress;
@@ -56,14 +56,14 @@ public final class TcpEndpoint {
     private IOException error;
     private boolean everConnected;
 
-    private final RttEstimator rtt;
-    private final TcpSender sender;
+    final RttEstimator rtt;
+    final TcpSender sender;
     private final LossRecovery recovery;
     private int consecutiveTimeouts;
 
-    private final TcpReceiver receiver;
-    private final NegotiatedOptions options;
-    private final SegmentWriter writer;
+    final TcpReceiver receiver;
+    final NegotiatedOptions options;
+    final SegmentWriter writer;
 
     // Application side.
     private boolean appClosed;
@@ -142,11 +142,7 @@ public final class TcpEndpoint {
     void connect() {
         lock.lock();
         try {
-            sender.open(protocol.isn(localAddress, localPort, remoteAddress, remotePort));
-            setState(TcpState.SYN_SENT);
-            stats.activeConnectionOpenings.increment();
-            writer.sendSyn(false);
-            armRetransmitTimer();
+            TcpHandshake.connect(this);
         } finally {
             lock.unlock();
         }
@@ -156,24 +152,21 @@ public final class TcpEndpoint {
     void acceptSyn(SynInfo syn) {
         lock.lock();
         try {
-            receiver.synchronize(syn.sequence());
-            applyPeerSynOptions(syn.mss(), syn.windowScale(), syn.sackPermitted(), syn.hasTimestamps(), syn.tsVal());
-            sender.peerWindow(syn.window());
-            sender.open(protocol.isn(localAddress, localPort, remoteAddress, remotePort));
-            setState(TcpState.SYN_RECEIVED);
-            stats.passiveConnectionOpenings.increment();
-            writer.sendSyn(true);
-            armRetransmitTimer();
+            TcpHandshake.acceptSyn(this, syn);
         } finally {
             lock.unlock();
         }
     }
 
-    private void applyPeerSynOptions(int peerMss, int peerShift, boolean peerSack, boolean peerTs, int peerTsVal) {
-        int sendMss = options.agree(localAddress.v4(), peerMss, peerShift, peerSack, peerTs, peerTsVal);
-        receiver.windowScaling(options.wsOk());
-        sender.negotiated(options.wsOk() ? peerShift : 0, sendMss, options.tsOk(),
-                settings.congestionControl().create(sendMss));
+    /** Our SYN was acknowledged: the handshake's retransmissions stop and the connection is ESTABLISHED. */
+    void handshakeAcknowledged() {
+        timers.cancelRetransmit();
+        consecutiveTimeouts = 0;
+        establish();
+    }
+
+    /** Keep-alive measures idleness from the last segment heard. */
+    void heardFromPeer() {
         lastReceiveNanos = clock.nanoTime();
     }
 
@@ -187,53 +180,11 @@ public final class TcpEndpoint {
             keepAliveProbes = 0;
             switch (state) {
                 case CLOSED -> protocol.replyWithReset(this, seg);
-                case SYN_SENT -> synSentArrived(seg);
+                case SYN_SENT -> TcpHandshake.synSentArrived(this, seg);
                 default -> synchronizedArrived(seg);
             }
         } finally {
             lock.unlock();
-        }
-    }
-
-    /** RFC 9293 section 3.10.7.3. */
-    private void synSentArrived(Segment seg) {
-        boolean ack = seg.has(ACK);
-        if (ack && (Seq.leq(seg.acknowledgment, sender.iss()) || Seq.gt(seg.acknowledgment, sender.sndMax()))) {
-            if (!seg.has(RST)) {
-                writer.sendControl(seg.acknowledgment, 0, RST);
-            }
-            stats.invalidSegmentsReceived.increment();
-            return;
-        }
-        if (seg.has(RST)) {
-            if (ack) {
-                stats.resetsReceived.increment();
-                stats.failedConnectionAttempts.increment();
-                terminate(new ConnectException("Connection refused by " + remoteAddress + ":" + remotePort));
-            }
-            return;
-        }
-        if (!seg.has(SYN)) {
-            return;
-        }
-        TcpOptions o = seg.options;
-        receiver.synchronize(seg.sequence);
-        applyPeerSynOptions(o.mss, o.windowScale, o.sackPermitted, o.hasTimestamps, o.tsVal);
-        sender.peerWindow(seg.window);
-        sender.windowUpdateMark(seg.sequence, seg.acknowledgment);
-        if (ack) {
-            sender.acknowledgeSyn(seg.acknowledgment);
-            if (options.tsOk() && o.tsEcr != 0) {
-                rtt.sample(options.rttFromEcho(o.tsEcr));
-            }
-            timers.cancelRetransmit();
-            consecutiveTimeouts = 0;
-            establish();
-            writer.sendAck();
-        } else {
-            // Simultaneous open (RFC 9293 section 3.5, figure 7).
-            setState(TcpState.SYN_RECEIVED);
-            writer.sendSyn(true);
         }
     }
 
@@ -285,19 +236,8 @@ public final class TcpEndpoint {
         if (!seg.has(ACK)) {
             return;
         }
-        if (state == TcpState.SYN_RECEIVED) {
-            if (Seq.gt(seg.acknowledgment, sender.sndUna()) && Seq.leq(seg.acknowledgment, sender.sndMax())) {
-                sender.synAcknowledged(seg.sequence, seg.acknowledgment, seg.window);
-                if (options.tsOk() && o.hasTimestamps && o.tsEcr != 0) {
-                    rtt.sample(options.rttFromEcho(o.tsEcr));
-                }
-                timers.cancelRetransmit();
-                consecutiveTimeouts = 0;
-                establish();
-            } else {
-                writer.sendControl(seg.acknowledgment, 0, RST);
-                return;
-            }
+        if (state == TcpState.SYN_RECEIVED && !TcpHandshake.synReceivedAck(this, seg)) {
+            return;
         }
         if (!processAck(seg)) {
             return;
@@ -441,7 +381,7 @@ public final class TcpEndpoint {
 
     // ---- state ---------------------------------------------------------------------------------
 
-    private void setState(TcpState next) {
+    void setState(TcpState next) {
         TcpState prev = state;
         if (prev == next) {
             return;
@@ -485,7 +425,7 @@ public final class TcpEndpoint {
     }
 
     /** Leaves the connection: CLOSED, out of the demultiplexer, every waiter woken. */
-    private void terminate(IOException cause) {
+    void terminate(IOException cause) {
         if (state == TcpState.CLOSED) {
             return;
         }
@@ -557,7 +497,7 @@ public final class TcpEndpoint {
 
     // ---- timers --------------------------------------------------------------------------------
 
-    private void armRetransmitTimer() {
+    void armRetransmitTimer() {
         timers.armRetransmit(probeAllowed(), oneSegmentInFlight());
     }
 
