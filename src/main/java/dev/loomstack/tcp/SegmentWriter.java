@@ -79,7 +79,7 @@ final class SegmentWriter implements TcpSender.Wire {
         p.append(n);
         int window = receiver.synWindow();
         TcpEndpoint e = endpoint;
-        TcpHeader.write(b, start, e.localPort(), e.remotePort(), e.sender().iss(), withAck ? receiver.rcvNxt() : 0,
+        TcpHeader.write(b, start, e.localPort(), e.remotePort(), e.sender.iss(), withAck ? receiver.rcvNxt() : 0,
                 TcpHeader.MIN_LENGTH + n, withAck ? SYN | ACK : SYN, window);
         transmit(p, start);
     }
@@ -103,7 +103,7 @@ final class SegmentWriter implements TcpSender.Wire {
 
     /** A bare ACK of all received so far, from SND.MAX. */
     void sendAck() {
-        sendControl(endpoint.sender().sndMax(), receiver.rcvNxt(), ACK);
+        sendControl(endpoint.sender.sndMax(), receiver.rcvNxt(), ACK);
     }
 
     /** RFC 5961 sections 3.2, 4.2 and 5.2: an ACK that a blind attacker cannot use, within the stack's rate limit. */
@@ -118,7 +118,7 @@ final class SegmentWriter implements TcpSender.Wire {
         int start = p.append(TcpHeader.MIN_LENGTH);
         int hl = TcpHeader.MIN_LENGTH + writeOptions(p, true, len);
         int at = p.append(len);
-        endpoint.sender().peek(bufferOffset, p.array(), at, len);
+        endpoint.sender.peek(bufferOffset, p.array(), at, len);
         TcpHeader.write(p.array(), start, endpoint.localPort(), endpoint.remotePort(), seq, ack, hl, flags,
                 advertisedWindow());
         ackSent();
@@ -151,12 +151,12 @@ final class SegmentWriter implements TcpSender.Wire {
 
     /** Data plus options a segment may carry: the peer's MSS clamped to ours (sendMss less the timestamps). */
     private int effectiveSendMss() {
-        return endpoint.sender().sendMss() + (options.tsOk() ? TcpOptions.TIMESTAMPS_ALIGNED_LENGTH : 0);
+        return endpoint.sender.sendMss() + (options.tsOk() ? TcpOptions.TIMESTAMPS_ALIGNED_LENGTH : 0);
     }
 
     /** The window to advertise (RFC 9293 section 3.8.6.2.2), in the units of our window scale. */
     private int advertisedWindow() {
-        int sendMss = endpoint.sender().sendMss();
+        int sendMss = endpoint.sender.sendMss();
         return receiver.advertisedWindow(sendMss > 0 ? sendMss : options.ourMss());
     }
 

@@ -2,16 +2,14 @@ package dev.loomstack.tcp;
 
 import static dev.loomstack.packet.TcpHeader.ACK;
 import static dev.loomstack.packet.TcpHeader.FIN;
-import static dev.loomstack.packet.TcpHeader.PSH;
 import static dev.loomstack.packet.TcpHeader.RST;
 import static dev.loomstack.packet.TcpHeader.SYN;
 
 import dev.loomstack.packet.IpAddress;
-import dev.loomstack.packet.PacketBuffer;
 import dev.loomstack.packet.TcpHeader;
 import dev.loomstack.packet.TcpOptions;
-import dev.loomstack.stack.NetworkOutput;
 import dev.loomstack.stack.Clock;
+import dev.loomstack.stack.NetworkOutput;
 import dev.loomstack.stack.Stats;
 import dev.loomstack.stack.TimerService;
 import dev.loomstack.stack.TransportEndpointId;
@@ -25,14 +23,26 @@ import java.util.concurrent.locks.Condition;
 import java.util.concurrent.locks.ReentrantLock;
 
 /**
- * One TCP connection: the RFC 9293 state machine with its send and receive sequence spaces, the
- * retransmission machinery (RFC 6298 timer, RFC 6582 NewReno and RFC 6675 SACK recovery), flow
- * control with bounded buffers, and the blocking calls applications use.
+ * One TCP connection: the RFC 9293 state machine (section 3.3.2) with segment dispatch (section
+ * 3.10.7), the blocking calls applications use, and the one lock everything runs under. The work
+ * itself is split by concern, as gVisor splits its endpoint into files:
+ * <ul>
+ *   <li>{@link TcpHandshake}: active and passive open, SYN-SENT and SYN-RECEIVED;</li>
+ *   <li>{@link NegotiatedOptions}: what the SYNs settled, TS.Recent and PAWS;</li>
+ *   <li>{@link TcpSender}: the send sequence space, send buffer, segmentation, Nagle, the FIN;</li>
+ *   <li>{@link LossRecovery}: SACK scoreboard, fast retransmit, NewReno and RFC 6675 recovery;</li>
+ *   <li>{@link TcpReceiver}: the receive sequence space, out-of-order data, window, SACK blocks;</li>
+ *   <li>{@link SegmentWriter}: building and sending every segment;</li>
+ *   <li>{@link TcpTimers}: RTO, tail loss probe, delayed ACK, persist, keep-alive, close.</li>
+ * </ul>
+ * The endpoint decides what an arriving segment means in the current state, orchestrates an ACK
+ * across sender, recovery and timers, and handles the timers' expiry.
  *
  * <p>All state sits behind one {@link ReentrantLock}: inbound segments (the link's reader thread),
  * timers (the wheel thread) and application calls (usually virtual threads, which park on the
- * lock's conditions cheaply) take it in turn. Buffers are allocated on first use and dropped when
- * empty, so an idle connection holds only this object and its small helpers.
+ * lock's conditions cheaply) take it in turn; the helpers are called only with it held. Buffers
+ * are allocated on first use and dropped when empty, so an idle connection holds only this object
+ * and its small helpers.
  */
 public final class TcpEndpoint {
     static final long AUTOTUNE_MIN_PERIOD_NANOS = TimeUnit.MILLISECONDS.toNanos(20);
@@ -474,7 +484,7 @@ public final class TcpEndpoint {
 
     /** The sender's segment left: the RTO starts if idle, new data moves the probe (see {@link TcpTimers#segmentSent}). */
     void segmentSent(boolean newData) {
-        armRetransmitTimerIfIdle(newData);
+        timers.segmentSent(newData, probeAllowed(), oneSegmentInFlight());
     }
 
     /** The sender has data and the peer's window is zero. */
@@ -487,10 +497,6 @@ public final class TcpEndpoint {
         timers.ackSent();
     }
 
-    TcpSender sender() {
-        return sender;
-    }
-
     TcpProtocol protocol() {
         return protocol;
     }
@@ -499,10 +505,6 @@ public final class TcpEndpoint {
 
     void armRetransmitTimer() {
         timers.armRetransmit(probeAllowed(), oneSegmentInFlight());
-    }
-
-    private void armRetransmitTimerIfIdle(boolean newData) {
-        timers.segmentSent(newData, probeAllowed(), oneSegmentInFlight());
     }
 
     /** RFC 8985 section 7.2: a probe serves a synchronized connection outside recovery, once the RTT is known. */
