@@ -68,6 +68,11 @@ final class SegmentWriter implements TcpSender.Wire {
         endpoint.zeroWindow();
     }
 
+    @Override
+    public void windowOpened() {
+        endpoint.windowOpened();
+    }
+
     // ---- segments --------------------------------------------------------------------------------
 
     /** Our SYN, or SYN-ACK, with the options {@link NegotiatedOptions} offers; the window never scaled (RFC 7323 section 2.2). */

@@ -68,7 +68,6 @@ public final class TcpEndpoint {
 
     final RttEstimator rtt;
     final TcpSender sender;
-    private final LossRecovery recovery;
     private int consecutiveTimeouts;
 
     final TcpReceiver receiver;
@@ -103,10 +102,9 @@ public final class TcpEndpoint {
         int ipHeader = localAddress.v4() ? 20 : 40;
         this.options = new NegotiatedOptions(settings, clock, output.mtu() - ipHeader - TcpHeader.MIN_LENGTH);
         this.writer = new SegmentWriter(this, output, stats, options, receiver);
-        this.sender = new TcpSender(settings.sendBufferSize(), settings.nagle(), rtt, stats, clock, writer);
+        this.sender = new TcpSender(settings.sendBufferSize(), settings.nagle(), rtt, options, stats, clock, writer);
         this.timers = new TcpTimers(timerService, lock, rtt, this::onRetransmitTimer, this::onDelayedAckTimer,
                 this::onTailLossProbe, this::onPersistTimer, this::onKeepAliveTimer, this::onCloseTimer);
-        this.recovery = sender.recovery();
         this.keepAliveOn = settings.keepAlive();
     }
 
@@ -281,21 +279,16 @@ public final class TcpEndpoint {
             return false;
         }
         stats.validSegmentsReceived.increment();
-        TcpOptions o = seg.options;
-        if (options.sackOk() && o.sackCount > 0) {
-            recovery.sackArrived(ack, o);
-        }
-        long now = clock.nanoTime();
-        int window = seg.window << sender.sndShift();
-        if (Seq.gt(ack, sndUna)) {
-            newDataAcked(ack, o, now);
-        } else if (ack == sndUna && seg.payloadLength == 0 && !seg.has(FIN) && window == sender.sndWnd()
-                && sender.sndMax() != sndUna) {
-            recovery.duplicateAck(options.sackOk(), now);
-        }
-        // RFC 9293 section 3.10.7.4: update the send window from the newest segment.
-        if (sender.updateWindow(seg.sequence, ack, window)) {
-            timers.stopPersist();
+        if (sender.ackArrived(seg, clock.nanoTime())) {
+            consecutiveTimeouts = 0;
+            timers.newDataAcked();
+            if (sender.flightSize() == 0) {
+                timers.allAcknowledged();
+            } else {
+                // RFC 6298 section 5.3: restart on every ACK of new data.
+                armRetransmitTimer();
+            }
+            writable.signalAll();
         }
         if (sender.finSent() && Seq.gt(ack, sender.finSeq())) {
             switch (state) {
@@ -314,30 +307,6 @@ public final class TcpEndpoint {
             }
         }
         return true;
-    }
-
-    private void newDataAcked(int ack, TcpOptions o, long now) {
-        int dataAcked = sender.acknowledge(ack);
-        recovery.ackTo(ack);
-        long sample = -1;
-        if (options.tsOk() && o.hasTimestamps && o.tsEcr != 0) {
-            sample = options.rttFromEcho(o.tsEcr);
-        } else {
-            sample = sender.timedSample(ack, now);
-        }
-        if (sample > 0) {
-            rtt.sample(sample);
-        }
-        consecutiveTimeouts = 0;
-        timers.newDataAcked();
-        recovery.newDataAcked(dataAcked, sample, now);
-        if (sender.flightSize() == 0) {
-            timers.allAcknowledged();
-        } else {
-            // RFC 6298 section 5.3: restart on every ACK of new data.
-            armRetransmitTimer();
-        }
-        writable.signalAll();
     }
 
     private void receiveData(Segment seg) {
@@ -492,6 +461,11 @@ public final class TcpEndpoint {
         timers.startPersist();
     }
 
+    /** The peer's window opened from zero. */
+    void windowOpened() {
+        timers.stopPersist();
+    }
+
     /** An ACK went out with the segment just sent. */
     void ackSent() {
         timers.ackSent();
@@ -509,7 +483,7 @@ public final class TcpEndpoint {
 
     /** RFC 8985 section 7.2: a probe serves a synchronized connection outside recovery, once the RTT is known. */
     private boolean probeAllowed() {
-        return !recovery.inRecovery() && rtt.hasSample() && state.synchronized_();
+        return !sender.recovery().inRecovery() && rtt.hasSample() && state.synchronized_();
     }
 
     private boolean oneSegmentInFlight() {
@@ -519,7 +493,7 @@ public final class TcpEndpoint {
     private void onTailLossProbe() {
         lock.lock();
         try {
-            if (!state.synchronized_() || state == TcpState.TIME_WAIT || recovery.inRecovery() || sender.flightSize() == 0) {
+            if (!state.synchronized_() || state == TcpState.TIME_WAIT || sender.recovery().inRecovery() || sender.flightSize() == 0) {
                 return;
             }
             timers.probeSent();

@@ -1,8 +1,10 @@
 package dev.loomstack.tcp;
 
 import static dev.loomstack.packet.TcpHeader.ACK;
+import static dev.loomstack.packet.TcpHeader.FIN;
 import static dev.loomstack.packet.TcpHeader.PSH;
 
+import dev.loomstack.packet.TcpOptions;
 import dev.loomstack.stack.Clock;
 import dev.loomstack.stack.Stats;
 
@@ -44,6 +46,9 @@ final class TcpSender {
 
         /** Data waits and the peer's window is zero: the persist timer starts unless it runs. */
         void zeroWindow();
+
+        /** The peer's window opened from zero: zero-window probes stop. */
+        void windowOpened();
     }
 
     /** Most segments one {@link #output} call sends before it yields (bounds the time under the lock). */
@@ -52,6 +57,7 @@ final class TcpSender {
     private final Stats.TcpStats stats;
     private final Clock clock;
     private final RttEstimator rtt;
+    private final NegotiatedOptions options;
     private final Wire wire;
     private final ByteRing sendBuffer;
     private final LossRecovery recovery;
@@ -71,17 +77,17 @@ final class TcpSender {
     private boolean finSent;
     private int finSeq;
     private boolean nagle;
-    /** Timestamps were agreed: they give the RTT samples (RFC 7323 section 4), no segment is timed. */
-    private boolean timestamps;
     /** The segment timed for an RTT sample when timestamps are off, and when it left; -1: none. */
     private int rttSeq;
     private long rttStart = -1;
     private long lastSendNanos;
 
-    TcpSender(int sendBufferSize, boolean nagle, RttEstimator rtt, Stats.TcpStats stats, Clock clock, Wire wire) {
+    TcpSender(int sendBufferSize, boolean nagle, RttEstimator rtt, NegotiatedOptions options, Stats.TcpStats stats,
+              Clock clock, Wire wire) {
         this.sendBuffer = new ByteRing(sendBufferSize);
         this.nagle = nagle;
         this.rtt = rtt;
+        this.options = options;
         this.stats = stats;
         this.clock = clock;
         this.wire = wire;
@@ -98,11 +104,10 @@ final class TcpSender {
         sndMax = sndNxt;
     }
 
-    /** What the options of both SYNs settled: the peer's window scale, the segment size, timestamps, the controller. */
-    void negotiated(int peerShift, int mss, boolean timestampsAgreed, CongestionControl controller) {
+    /** What the options of both SYNs settled: the peer's window scale, the segment size, the controller. */
+    void negotiated(int peerShift, int mss, CongestionControl controller) {
         sndShift = peerShift;
         sendMss = mss;
-        timestamps = timestampsAgreed;
         cc = controller;
     }
 
@@ -133,6 +138,50 @@ final class TcpSender {
     }
 
     // ---- acknowledgments -------------------------------------------------------------------------
+
+    /**
+     * The acknowledgment of an acceptable segment (RFC 9293 section 3.10.7.4, fifth check, once the
+     * endpoint's RFC 5961 section 5.2 checks passed): SACK blocks to the scoreboard, then either new
+     * data acknowledged, with its RTT sample (RFC 6298 section 3, RFC 7323 section 4) and recovery or
+     * window growth, or a duplicate ACK (RFC 5681 section 2), then the send window.
+     *
+     * @return whether SND.UNA advanced (the endpoint restarts the RTO and wakes writers)
+     */
+    boolean ackArrived(Segment seg, long now) {
+        TcpOptions o = seg.options;
+        int ack = seg.acknowledgment;
+        if (options.sackOk() && o.sackCount > 0) {
+            recovery.sackArrived(ack, o);
+        }
+        int window = seg.window << sndShift;
+        boolean advanced = Seq.gt(ack, sndUna);
+        if (advanced) {
+            newDataAcked(ack, o, now);
+        } else if (ack == sndUna && seg.payloadLength == 0 && !seg.has(FIN) && window == sndWnd
+                && sndMax != sndUna) {
+            recovery.duplicateAck(options.sackOk(), now);
+        }
+        // RFC 9293 section 3.10.7.4: update the send window from the newest segment.
+        if (updateWindow(seg.sequence, ack, window)) {
+            wire.windowOpened();
+        }
+        return advanced;
+    }
+
+    private void newDataAcked(int ack, TcpOptions o, long now) {
+        int dataAcked = acknowledge(ack);
+        recovery.ackTo(ack);
+        long sample;
+        if (options.tsOk() && o.hasTimestamps && o.tsEcr != 0) {
+            sample = options.rttFromEcho(o.tsEcr);
+        } else {
+            sample = timedSample(ack, now);
+        }
+        if (sample > 0) {
+            rtt.sample(sample);
+        }
+        recovery.newDataAcked(dataAcked, sample, now);
+    }
 
     /**
      * RFC 9293 section 3.10.7.4: takes the send window from the newest segment, judged by SND.WL1
@@ -284,7 +333,8 @@ final class TcpSender {
                 // Karn: a retransmitted segment gives no RTT sample.
                 rttStart = -1;
             }
-        } else if (rttStart < 0 && !timestamps) {
+        } else if (rttStart < 0 && !options.tsOk()) {
+            // Without timestamps (RFC 7323 section 4) one segment at a time is timed.
             rttSeq = seq;
             rttStart = clock.nanoTime();
         }

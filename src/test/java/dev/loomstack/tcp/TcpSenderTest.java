@@ -30,6 +30,7 @@ class TcpSenderTest {
         final List<Sent> data = new ArrayList<>();
         final List<Integer> fins = new ArrayList<>();
         int zeroWindows;
+        int windowOpenings;
         int sackRoom;
 
         @Override
@@ -57,6 +58,11 @@ class TcpSenderTest {
         public void zeroWindow() {
             zeroWindows++;
         }
+
+        @Override
+        public void windowOpened() {
+            windowOpenings++;
+        }
     }
 
     private final ManualClock clock = new ManualClock(1_000_000_000L);
@@ -65,10 +71,13 @@ class TcpSenderTest {
 
     /** A synchronized sender: SYN acknowledged, peer window {@code window}, NewReno. */
     private TcpSender sender(boolean nagle, int window) {
-        TcpSender s = new TcpSender(1 << 20, nagle, new RttEstimator(), stats, clock, wire);
+        NegotiatedOptions options = new NegotiatedOptions(TcpSettings.defaults(), clock, MSS);
+        // The peer offers SACK and its MSS, neither window scaling nor timestamps.
+        assertEquals(MSS, options.agree(true, MSS, -1, true, false, 0));
+        TcpSender s = new TcpSender(1 << 20, nagle, new RttEstimator(), options, stats, clock, wire);
         wire.sender = s;
         s.open(ISS);
-        s.negotiated(0, MSS, false, CongestionControlAlgorithm.NEWRENO.create(MSS));
+        s.negotiated(0, MSS, CongestionControlAlgorithm.NEWRENO.create(MSS));
         s.peerWindow(window);
         s.windowUpdateMark(0, ISS);
         s.acknowledgeSyn(FIRST);
@@ -255,5 +264,48 @@ class TcpSenderTest {
         // RFC 6675 section 4: the three SACKed segments have left the network; the repair and the
         // two segments after the SACKed range are in it.
         assertEquals(3 * MSS, r.pipe());
+    }
+
+    /** A pure ACK from the peer: no data, window {@code window}, newer than the last by sequence. */
+    private static Segment ack(int ack, int window, int peerSeq) {
+        Segment seg = new Segment();
+        seg.sequence = peerSeq;
+        seg.acknowledgment = ack;
+        seg.flags = dev.loomstack.packet.TcpHeader.ACK;
+        seg.window = window;
+        return seg;
+    }
+
+    /**
+     * RFC 5681 section 2: only an ACK that carries no data, leaves the window alone and arrives
+     * with data outstanding is a duplicate; the third starts fast retransmit.
+     */
+    @Test
+    void ackArrivedTellsNewDataFromDuplicates() {
+        TcpSender s = sender(false, 65535);
+        s.buffer(bytes(6 * MSS), 0, 6 * MSS);
+        s.output(clock.nanoTime());
+        wire.data.clear();
+        assertTrue(s.ackArrived(ack(FIRST + MSS, 65535, 1), clock.nanoTime()));
+        assertEquals(FIRST + MSS, s.sndUna());
+        // A window change makes it a window update, not a duplicate.
+        assertFalse(s.ackArrived(ack(FIRST + MSS, 60000, 1), clock.nanoTime()));
+        for (int i = 0; i < 3; i++) {
+            assertFalse(s.ackArrived(ack(FIRST + MSS, 60000, 1), clock.nanoTime()));
+        }
+        assertTrue(s.recovery().inRecovery());
+        assertEquals(FIRST + MSS, wire.data.getFirst().seq());
+    }
+
+    @Test
+    void ackArrivedReportsAZeroWindowOpening() {
+        TcpSender s = sender(false, 65535);
+        s.buffer(bytes(MSS), 0, MSS);
+        s.output(clock.nanoTime());
+        s.ackArrived(ack(FIRST + MSS, 0, 1), clock.nanoTime());
+        assertEquals(0, s.sndWnd());
+        assertEquals(0, wire.windowOpenings);
+        s.ackArrived(ack(FIRST + MSS, 1000, 2), clock.nanoTime());
+        assertEquals(1, wire.windowOpenings);
     }
 }
