@@ -1,13 +1,10 @@
 package dev.loomstack.tcp;
 
 import static dev.loomstack.packet.TcpHeader.ACK;
-import static dev.loomstack.packet.TcpHeader.FIN;
 import static dev.loomstack.packet.TcpHeader.RST;
-import static dev.loomstack.packet.TcpHeader.SYN;
 
 import dev.loomstack.packet.IpAddress;
 import dev.loomstack.packet.TcpHeader;
-import dev.loomstack.packet.TcpOptions;
 import dev.loomstack.stack.Clock;
 import dev.loomstack.stack.NetworkOutput;
 import dev.loomstack.stack.Stats;
@@ -189,164 +186,75 @@ public final class TcpEndpoint {
             switch (state) {
                 case CLOSED -> protocol.replyWithReset(this, seg);
                 case SYN_SENT -> TcpHandshake.synSentArrived(this, seg);
-                default -> synchronizedArrived(seg);
+                default -> SegmentArrival.arrived(this, seg);
             }
         } finally {
             lock.unlock();
         }
     }
 
-    private void synchronizedArrived(Segment seg) {
-        TcpOptions o = seg.options;
-        int segLen = seg.sequenceLength();
-        // RFC 7323 section 5.3: PAWS rejects old duplicates by their timestamps.
-        if (options.pawsRejects(o, seg.has(RST), state == TcpState.SYN_RECEIVED)) {
-            stats.invalidSegmentsReceived.increment();
-            writer.sendAck();
-            return;
-        }
-        if (!receiver.acceptable(seg.sequence, segLen)) {
-            stats.invalidSegmentsReceived.increment();
-            if (!seg.has(RST)) {
-                writer.sendAck();
-            }
-            return;
-        }
-        options.noteTimestamp(o, seg.sequence, receiver.lastAckSent());
-        if (seg.has(RST)) {
-            // RFC 5961 section 3.2: only an exact match resets; in-window guesses get a challenge.
-            if (seg.sequence == receiver.rcvNxt()) {
-                stats.resetsReceived.increment();
-                if (state.countsAsEstablished()) {
-                    stats.establishedResets.increment();
-                }
-                if (state == TcpState.SYN_RECEIVED) {
-                    stats.failedConnectionAttempts.increment();
-                    terminate(new ConnectException("handshake reset by " + remoteAddress + ":" + remotePort));
-                } else {
-                    terminate(new SocketException("Connection reset by " + remoteAddress + ":" + remotePort));
-                }
-            } else {
-                writer.challengeAck();
-            }
-            return;
-        }
-        if (seg.has(SYN)) {
-            if (state == TcpState.SYN_RECEIVED && seg.sequence == receiver.irs()) {
-                // Our SYN-ACK was lost: the peer's SYN comes again.
-                writer.sendSyn(true);
-                return;
-            }
-            // RFC 5961 section 4.2: a SYN in a synchronized state earns a challenge ACK, never a reset.
-            writer.challengeAck();
-            return;
-        }
-        if (!seg.has(ACK)) {
-            return;
-        }
-        if (state == TcpState.SYN_RECEIVED && !TcpHandshake.synReceivedAck(this, seg)) {
-            return;
-        }
-        if (!processAck(seg)) {
-            return;
-        }
-        if (seg.payloadLength > 0) {
-            receiveData(seg);
-        }
-        if (seg.has(FIN)) {
-            receiveFin(seg);
-        }
-        if (state == TcpState.CLOSED) {
-            return;
-        }
-        output();
+    /** The state under the lock the caller holds. */
+    TcpState currentState() {
+        return state;
     }
 
-    /** The ACK field (RFC 9293 section 3.10.7.4, fifth check; RFC 5961 section 5). False to stop. */
-    private boolean processAck(Segment seg) {
-        int ack = seg.acknowledgment;
-        int sndUna = sender.sndUna();
-        if (Seq.gt(ack, sender.sndMax())) {
-            // Acknowledges something not yet sent.
-            stats.invalidSegmentsReceived.increment();
-            writer.sendAck();
-            return false;
+    long now() {
+        return clock.nanoTime();
+    }
+
+    /** SND.UNA advanced: the RTO restarts (RFC 6298 section 5.3) or stops, and writers may find room. */
+    void newDataAcknowledged() {
+        consecutiveTimeouts = 0;
+        timers.newDataAcked();
+        if (sender.flightSize() == 0) {
+            timers.allAcknowledged();
+        } else {
+            // RFC 6298 section 5.3: restart on every ACK of new data.
+            armRetransmitTimer();
         }
-        if (Seq.lt(ack, sndUna - sender.maxSndWnd())) {
-            // RFC 5961 section 5.2: far below SND.UNA, likely forged.
-            stats.invalidSegmentsReceived.increment();
-            writer.challengeAck();
-            return false;
-        }
-        stats.validSegmentsReceived.increment();
-        if (sender.ackArrived(seg, clock.nanoTime())) {
-            consecutiveTimeouts = 0;
-            timers.newDataAcked();
-            if (sender.flightSize() == 0) {
-                timers.allAcknowledged();
-            } else {
-                // RFC 6298 section 5.3: restart on every ACK of new data.
-                armRetransmitTimer();
-            }
-            writable.signalAll();
-        }
-        if (sender.finSent() && Seq.gt(ack, sender.finSeq())) {
-            switch (state) {
-                case FIN_WAIT_1 -> {
-                    setState(TcpState.FIN_WAIT_2);
-                    if (appClosed) {
-                        timers.scheduleClose(settings.finWait2Nanos());
-                    }
+        writable.signalAll();
+    }
+
+    /**
+     * Our FIN was acknowledged (RFC 9293 section 3.10.7.4, the ACK check's closing states).
+     *
+     * @return false when the connection closed and the segment goes no further
+     */
+    boolean ourFinAcknowledged() {
+        switch (state) {
+            case FIN_WAIT_1 -> {
+                setState(TcpState.FIN_WAIT_2);
+                if (appClosed) {
+                    timers.scheduleClose(settings.finWait2Nanos());
                 }
-                case CLOSING -> enterTimeWait();
-                case LAST_ACK -> {
-                    terminate(null);
-                    return false;
-                }
-                default -> { }
             }
+            case CLOSING -> enterTimeWait();
+            case LAST_ACK -> {
+                terminate(null);
+                return false;
+            }
+            default -> { }
         }
         return true;
     }
 
-    private void receiveData(Segment seg) {
-        if (state != TcpState.ESTABLISHED && state != TcpState.FIN_WAIT_1 && state != TcpState.FIN_WAIT_2) {
-            return;
-        }
-        int placed = receiver.place(seg.sequence, seg.array, seg.payloadOffset, seg.payloadLength);
-        if (placed == TcpReceiver.NOTHING_NEW || placed == TcpReceiver.OUT_OF_ORDER) {
-            // RFC 5681 section 4.2: an out-of-order segment is acknowledged at once (a duplicate ACK).
-            writer.sendAck();
-            return;
-        }
-        if (placed == TcpReceiver.FILLED_HOLE_TO_FIN) {
-            acceptFin();
-        }
+    /** In-order data arrived: readers wake. */
+    void dataReadable() {
         readable.signalAll();
-        if (receiver.inOrderSegmentCounted(placed != TcpReceiver.IN_ORDER)) {
-            writer.sendAck();
-        } else {
-            timers.delayAck(settings.delayedAckNanos());
-        }
     }
 
-    private void receiveFin(Segment seg) {
-        if (state == TcpState.CLOSE_WAIT || state == TcpState.CLOSING || state == TcpState.LAST_ACK) {
-            writer.sendAck();
-            return;
-        }
-        if (state == TcpState.TIME_WAIT) {
-            // RFC 9293 section 3.10.7.4: a retransmitted FIN restarts the 2 MSL timeout.
-            writer.sendAck();
-            timers.scheduleClose(settings.timeWaitNanos());
-            return;
-        }
-        if (receiver.finArrived(seg.sequence + seg.payloadLength)) {
-            acceptFin();
-        }
+    /** RFC 9293 section 3.8.6.3: an ACK may wait for the delayed-ACK timer. */
+    void delayAck() {
+        timers.delayAck(settings.delayedAckNanos());
     }
 
-    private void acceptFin() {
+    /** RFC 9293 section 3.10.7.4: a retransmitted FIN restarts the 2 MSL timeout. */
+    void restartTimeWait() {
+        timers.scheduleClose(settings.timeWaitNanos());
+    }
+
+    /** The peer's FIN is next in order: the stream ends and the state moves on. */
+    void acceptFin() {
         receiver.acceptFin();
         readable.signalAll();
         switch (state) {
@@ -440,14 +348,14 @@ public final class TcpEndpoint {
     // ---- outbound ------------------------------------------------------------------------------
 
     /** Sends what the windows allow (RFC 9293 section 3.8.6; RFC 6675 section 5 during recovery). */
-    private void output() {
+    void output() {
         if (state != TcpState.ESTABLISHED && state != TcpState.CLOSE_WAIT && state != TcpState.FIN_WAIT_1
                 && state != TcpState.CLOSING && state != TcpState.LAST_ACK) {
             return;
         }
         boolean sent = sender.output(clock.nanoTime());
         if (!sent && receiver.ackPending()) {
-            timers.delayAck(settings.delayedAckNanos());
+            delayAck();
         }
     }
 
