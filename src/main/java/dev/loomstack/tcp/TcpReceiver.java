@@ -53,10 +53,14 @@ final class TcpReceiver {
     private long tuneStart;
     private int copiedSinceTune;
 
-    private final int[] sackStarts = new int[MAX_SACK_BLOCKS_SENT];
-    private final int[] sackEnds = new int[MAX_SACK_BLOCKS_SENT];
-    private final long[] sackStreamStarts = new long[MAX_SACK_BLOCKS_SENT];
-    private final long[] sackStreamEnds = new long[MAX_SACK_BLOCKS_SENT];
+    /**
+     * Scratch for the SACK option, allocated the first time data is held out of order (an idle
+     * connection has never needed them) and kept from then on, so no segment allocates.
+     */
+    private int[] sackStarts;
+    private int[] sackEnds;
+    private long[] sackStreamStarts;
+    private long[] sackStreamEnds;
 
     TcpReceiver(TcpSettings settings) {
         this.settings = settings;
@@ -298,12 +302,20 @@ final class TcpReceiver {
         if (max == 0) {
             return 0;
         }
+        if (sackStarts == null) {
+            sackStarts = new int[MAX_SACK_BLOCKS_SENT];
+            sackEnds = new int[MAX_SACK_BLOCKS_SENT];
+        }
         int n = sackBlocks(sackStarts, sackEnds, max);
         return n == 0 ? 0 : TcpOptions.writeSack(b, at, sackStarts, sackEnds, n);
     }
 
     /** The blocks {@link #writeSackBlocks} would report, as sequence numbers; returns how many. */
     int sackBlocks(int[] starts, int[] ends, int max) {
+        if (sackStreamStarts == null) {
+            sackStreamStarts = new long[MAX_SACK_BLOCKS_SENT];
+            sackStreamEnds = new long[MAX_SACK_BLOCKS_SENT];
+        }
         int n = outOfOrder.sackBlocks(sackStreamStarts, sackStreamEnds, max);
         for (int i = 0; i < n; i++) {
             starts[i] = toSeq(sackStreamStarts[i]);
