@@ -54,7 +54,7 @@ public final class TcpEndpoint {
     private final int localPort;
     private final int remotePort;
 
-    private final ReentrantLock lock = new ReentrantLock();
+    final ReentrantLock lock = new ReentrantLock();
     private final Condition readable = lock.newCondition();
     private final Condition writable = lock.newCondition();
     private final Condition stateChanged = lock.newCondition();
@@ -65,7 +65,6 @@ public final class TcpEndpoint {
 
     final RttEstimator rtt;
     final TcpSender sender;
-    private int consecutiveTimeouts;
 
     final TcpReceiver receiver;
     final NegotiatedOptions options;
@@ -73,9 +72,6 @@ public final class TcpEndpoint {
 
     // Application side.
     private boolean appClosed;
-    private boolean keepAliveOn;
-    private long lastReceiveNanos;
-    private int keepAliveProbes;
     private Runnable onEstablished;
     private Runnable onClosed;
 
@@ -100,9 +96,7 @@ public final class TcpEndpoint {
         this.options = new NegotiatedOptions(settings, clock, output.mtu() - ipHeader - TcpHeader.MIN_LENGTH);
         this.writer = new SegmentWriter(this, output, stats, options, receiver);
         this.sender = new TcpSender(settings.sendBufferSize(), settings.nagle(), rtt, options, stats, clock, writer);
-        this.timers = new TcpTimers(timerService, lock, rtt, this::onRetransmitTimer, this::onDelayedAckTimer,
-                this::onTailLossProbe, this::onPersistTimer, this::onKeepAliveTimer, this::onCloseTimer);
-        this.keepAliveOn = settings.keepAlive();
+        this.timers = new TcpTimers(this, timerService, lock);
     }
 
     // ---- identity ------------------------------------------------------------------------------
@@ -165,14 +159,13 @@ public final class TcpEndpoint {
 
     /** Our SYN was acknowledged: the handshake's retransmissions stop and the connection is ESTABLISHED. */
     void handshakeAcknowledged() {
-        timers.cancelRetransmit();
-        consecutiveTimeouts = 0;
+        timers.handshakeAcknowledged();
         establish();
     }
 
     /** Keep-alive measures idleness from the last segment heard. */
     void heardFromPeer() {
-        lastReceiveNanos = clock.nanoTime();
+        timers.heardFromPeer(clock.nanoTime());
     }
 
     // ---- inbound -------------------------------------------------------------------------------
@@ -181,8 +174,7 @@ public final class TcpEndpoint {
     void segmentArrived(Segment seg) {
         lock.lock();
         try {
-            lastReceiveNanos = clock.nanoTime();
-            keepAliveProbes = 0;
+            timers.segmentReceived(clock.nanoTime());
             switch (state) {
                 case CLOSED -> protocol.replyWithReset(this, seg);
                 case SYN_SENT -> TcpHandshake.synSentArrived(this, seg);
@@ -204,14 +196,7 @@ public final class TcpEndpoint {
 
     /** SND.UNA advanced: the RTO restarts (RFC 6298 section 5.3) or stops, and writers may find room. */
     void newDataAcknowledged() {
-        consecutiveTimeouts = 0;
         timers.newDataAcked();
-        if (sender.flightSize() == 0) {
-            timers.allAcknowledged();
-        } else {
-            // RFC 6298 section 5.3: restart on every ACK of new data.
-            armRetransmitTimer();
-        }
         writable.signalAll();
     }
 
@@ -293,9 +278,7 @@ public final class TcpEndpoint {
         setState(TcpState.ESTABLISHED);
         everConnected = true;
         receiver.established(clock.nanoTime());
-        if (keepAliveOn) {
-            timers.scheduleKeepAlive(settings.keepAliveIdleNanos());
-        }
+        timers.established();
         Runnable r = onEstablished;
         onEstablished = null;
         if (r != null) {
@@ -361,7 +344,7 @@ public final class TcpEndpoint {
 
     /** The sender's segment left: the RTO starts if idle, new data moves the probe (see {@link TcpTimers#segmentSent}). */
     void segmentSent(boolean newData) {
-        timers.segmentSent(newData, probeAllowed(), oneSegmentInFlight());
+        timers.segmentSent(newData);
     }
 
     /** The sender has data and the peer's window is zero. */
@@ -383,145 +366,14 @@ public final class TcpEndpoint {
         return protocol;
     }
 
-    // ---- timers --------------------------------------------------------------------------------
-
+    /** Starts (or restarts) the retransmission timer and the tail loss probe before it. */
     void armRetransmitTimer() {
-        timers.armRetransmit(probeAllowed(), oneSegmentInFlight());
+        timers.armRetransmit();
     }
 
-    /** RFC 8985 section 7.2: a probe serves a synchronized connection outside recovery, once the RTT is known. */
-    private boolean probeAllowed() {
-        return !sender.recovery().inRecovery() && rtt.hasSample() && state.synchronized_();
-    }
-
-    private boolean oneSegmentInFlight() {
-        return sender.flightSize() <= sender.sendMss();
-    }
-
-    private void onTailLossProbe() {
-        lock.lock();
-        try {
-            if (!state.synchronized_() || state == TcpState.TIME_WAIT || sender.recovery().inRecovery() || sender.flightSize() == 0) {
-                return;
-            }
-            timers.probeSent();
-            sender.sendTailLossProbe();
-        } finally {
-            lock.unlock();
-        }
-    }
-
-    private void onRetransmitTimer() {
-        lock.lock();
-        try {
-            if (state == TcpState.CLOSED || state == TcpState.TIME_WAIT) {
-                return;
-            }
-            boolean handshake = state == TcpState.SYN_SENT || state == TcpState.SYN_RECEIVED;
-            if (!handshake && sender.flightSize() == 0) {
-                return;
-            }
-            consecutiveTimeouts++;
-            stats.timeouts.increment();
-            int limit = handshake ? settings.synRetries() : settings.maxRetransmits();
-            if (consecutiveTimeouts > limit) {
-                if (handshake) {
-                    stats.failedConnectionAttempts.increment();
-                } else {
-                    stats.establishedTimedout.increment();
-                }
-                writer.sendControl(sender.sndMax(), receiver.rcvNxt(), RST | ACK);
-                terminate(new SocketTimeoutException("connection to " + remoteAddress + ":" + remotePort
-                        + " timed out after " + (consecutiveTimeouts - 1) + " retransmissions"));
-                return;
-            }
-            // RFC 6298 section 5.5: back off.
-            rtt.backoff();
-            if (state == TcpState.SYN_SENT) {
-                writer.sendSyn(false);
-                stats.retransmits.increment();
-            } else if (state == TcpState.SYN_RECEIVED) {
-                writer.sendSyn(true);
-                stats.retransmits.increment();
-            } else {
-                sender.retransmitOnTimeout(clock.nanoTime());
-            }
-            armRetransmitTimer();
-        } finally {
-            lock.unlock();
-        }
-    }
-
-    private void onDelayedAckTimer() {
-        lock.lock();
-        try {
-            if (state.synchronized_() && state != TcpState.TIME_WAIT && receiver.ackPending()) {
-                writer.sendAck();
-            }
-        } finally {
-            lock.unlock();
-        }
-    }
-
-    private void onPersistTimer() {
-        lock.lock();
-        try {
-            timers.persistFired();
-            if (!state.synchronized_() || state == TcpState.TIME_WAIT || sender.sndWnd() > 0 || sender.buffered() == 0) {
-                return;
-            }
-            stats.persistProbesSent.increment();
-            // A probe the receiver must answer with its current window: one already-acknowledged octet's sequence.
-            writer.sendControl(sender.sndUna() - 1, receiver.rcvNxt(), ACK);
-            timers.backOffPersist();
-        } finally {
-            lock.unlock();
-        }
-    }
-
-    /** RFC 9293 section 3.8.4 / RFC 1122 section 4.2.3.6. */
-    private void onKeepAliveTimer() {
-        lock.lock();
-        try {
-            timers.keepAliveFired();
-            if (!keepAliveOn || !state.countsAsConnected()) {
-                return;
-            }
-            long now = clock.nanoTime();
-            long idle = now - lastReceiveNanos;
-            if (keepAliveProbes == 0 && idle < settings.keepAliveIdleNanos()) {
-                timers.scheduleKeepAlive(settings.keepAliveIdleNanos() - idle);
-                return;
-            }
-            if (keepAliveProbes >= settings.keepAliveCount()) {
-                stats.establishedTimedout.increment();
-                writer.sendControl(sender.sndMax(), receiver.rcvNxt(), RST | ACK);
-                terminate(new SocketTimeoutException("keep-alive: " + remoteAddress + ":" + remotePort
-                        + " did not answer " + keepAliveProbes + " probes"));
-                return;
-            }
-            keepAliveProbes++;
-            stats.keepAliveProbesSent.increment();
-            writer.sendControl(sender.sndUna() - 1, receiver.rcvNxt(), ACK);
-            timers.scheduleKeepAlive(settings.keepAliveIntervalNanos());
-        } finally {
-            lock.unlock();
-        }
-    }
-
-    private void onCloseTimer() {
-        lock.lock();
-        try {
-            timers.closeFired();
-            if (state == TcpState.TIME_WAIT) {
-                terminate(null);
-            } else if (state == TcpState.FIN_WAIT_2 && appClosed) {
-                // An orphaned connection whose peer never closes (Linux tcp_fin_timeout).
-                terminate(null);
-            }
-        } finally {
-            lock.unlock();
-        }
+    /** Closed by the application: a FIN-WAIT-2 that lasts too long may be ended (Linux tcp_fin_timeout). */
+    boolean orphaned() {
+        return appClosed;
     }
 
     // ---- application -----------------------------------------------------------------------------
@@ -782,12 +634,7 @@ public final class TcpEndpoint {
     public void setKeepAlive(boolean on) {
         lock.lock();
         try {
-            keepAliveOn = on;
-            if (on && state.countsAsConnected()) {
-                timers.scheduleKeepAlive(settings.keepAliveIdleNanos());
-            } else if (!on) {
-                timers.cancelKeepAlive();
-            }
+            timers.keepAlive(on);
         } finally {
             lock.unlock();
         }

@@ -1,26 +1,34 @@
 package dev.loomstack.tcp;
 
+import static dev.loomstack.packet.TcpHeader.ACK;
+import static dev.loomstack.packet.TcpHeader.RST;
+
 import dev.loomstack.stack.RearmableTimer;
 import dev.loomstack.stack.TimerService;
+import java.net.SocketTimeoutException;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.locks.Lock;
+import java.util.concurrent.locks.ReentrantLock;
 
 /**
- * The timers of one connection and when each is due; what happens when one fires is the
- * endpoint's (its handlers take the endpoint's lock):
+ * The timers of one connection: when each is due and what happens when it fires.
  * <ul>
  *   <li>retransmission, RFC 6298 section 5: started when a segment leaves with none running,
- *       restarted on every ACK of new data, stopped when all is acknowledged;</li>
+ *       restarted on every ACK of new data, stopped when all is acknowledged; on expiry it backs
+ *       off (section 5.5), resends the SYN or hands the data to {@link TcpSender#retransmitOnTimeout}
+ *       (section 5.4), and gives up after the configured retries (RFC 1122 section 4.2.3.5's R2);</li>
  *   <li>tail loss probe, RFC 8985 section 7.2: PTO = 2 SRTT (plus TLP.max_ack_delay for a
- *       one-segment flight), one probe per flight, never later than the RTO;</li>
+ *       one-segment flight), one probe per flight, outside recovery only, never later than the RTO;
+ *       the probe itself is {@link TcpSender#sendTailLossProbe} (section 7.3);</li>
  *   <li>delayed ACK, RFC 9293 section 3.8.6.3;</li>
  *   <li>persist, RFC 9293 section 3.8.6.1 (RFC 1122 section 4.2.2.17): zero-window probes with
  *       exponential backoff;</li>
- *   <li>keep-alive, RFC 9293 section 3.8.4 (RFC 1122 section 4.2.3.6);</li>
+ *   <li>keep-alive, RFC 9293 section 3.8.4 (RFC 1122 section 4.2.3.6): idle time measured from the
+ *       last segment heard, then probes until one is answered or too many were not;</li>
  *   <li>close: TIME-WAIT's 2 MSL (RFC 9293 section 3.10.7.4) and an orphan's FIN-WAIT-2 limit.</li>
  * </ul>
  * Timers moved on most segments are re-armable handles, so moving one later costs no wheel
- * operation; the rest are one wheel entry each. Called only under the endpoint's lock.
+ * operation; the rest are one wheel entry each. Arming is called under the endpoint's lock; the
+ * expiry handlers run on the wheel's thread and take that lock themselves.
  */
 final class TcpTimers {
     static final long MAX_PERSIST_NANOS = TimeUnit.SECONDS.toNanos(60);
@@ -38,7 +46,9 @@ final class TcpTimers {
      */
     static final long TLP_MAX_ACK_DELAY_NANOS = TimeUnit.MILLISECONDS.toNanos(200);
 
+    private final TcpEndpoint ep;
     private final TimerService timers;
+    private final ReentrantLock lock;
     private final RttEstimator rtt;
     private final RearmableTimer rtoTimer;
     private final RearmableTimer delAckTimer;
@@ -52,21 +62,25 @@ final class TcpTimers {
     /** A tail loss probe went out for this flight; the next comes after new data is acknowledged. */
     private boolean probeSent;
     private long persistBackoffNanos;
+    /** Expiries of the retransmission timer since an ACK of new data: the retries counted against the limit. */
+    private int consecutiveTimeouts;
+    private boolean keepAliveOn;
+    private long lastReceiveNanos;
+    private int keepAliveProbes;
 
-    /**
-     * @param lock the endpoint's lock, which the re-armable timers' tasks run under
-     * @param onRetransmit the RTO handler, and after it those of the other timers
-     */
-    TcpTimers(TimerService timers, Lock lock, RttEstimator rtt, Runnable onRetransmit, Runnable onDelayedAck,
-              Runnable onTailLossProbe, Runnable onPersist, Runnable onKeepAlive, Runnable onClose) {
+    /** @param lock the endpoint's lock, which every expiry handler takes */
+    TcpTimers(TcpEndpoint ep, TimerService timers, ReentrantLock lock) {
+        this.ep = ep;
         this.timers = timers;
-        this.rtt = rtt;
-        this.rtoTimer = new RearmableTimer(timers, lock, onRetransmit);
-        this.delAckTimer = new RearmableTimer(timers, lock, onDelayedAck);
-        this.probeTimer = new RearmableTimer(timers, lock, onTailLossProbe);
-        this.persistTask = onPersist;
-        this.keepAliveTask = onKeepAlive;
-        this.closeTask = onClose;
+        this.lock = lock;
+        this.rtt = ep.rtt;
+        this.rtoTimer = new RearmableTimer(timers, lock, this::onRetransmit);
+        this.delAckTimer = new RearmableTimer(timers, lock, this::onDelayedAck);
+        this.probeTimer = new RearmableTimer(timers, lock, this::onTailLossProbe);
+        this.persistTask = this::onPersist;
+        this.keepAliveTask = this::onKeepAlive;
+        this.closeTask = this::onClose;
+        this.keepAliveOn = ep.settings.keepAlive();
     }
 
     private void cancel(long id) {
@@ -88,15 +102,10 @@ final class TcpTimers {
 
     // ---- retransmission and tail loss probe ------------------------------------------------------
 
-    /**
-     * Starts (or restarts, RFC 6298 section 5.3) the RTO, and the probe before it.
-     *
-     * @param probeAllowed a probe may be armed at all: outside recovery, with an RTT sample, synchronized
-     * @param oneSegmentInFlight FlightSize is at most one segment (RFC 8985 section 7.2)
-     */
-    void armRetransmit(boolean probeAllowed, boolean oneSegmentInFlight) {
+    /** Starts (or restarts, RFC 6298 section 5.3) the RTO, and the probe before it. */
+    void armRetransmit() {
         rtoTimer.armAfter(rtt.rtoNanos());
-        armTailLossProbe(probeAllowed, oneSegmentInFlight);
+        armTailLossProbe();
     }
 
     /**
@@ -104,12 +113,12 @@ final class TcpTimers {
      * retransmission) restarts the probe timer too, so that its timeout is the one for the flight as
      * it now is, not as it was when the flight's first segment went out.
      */
-    void segmentSent(boolean newData, boolean probeAllowed, boolean oneSegmentInFlight) {
+    void segmentSent(boolean newData) {
         if (!rtoTimer.armed()) {
             rtoTimer.armAfter(rtt.rtoNanos());
-            armTailLossProbe(probeAllowed, oneSegmentInFlight);
+            armTailLossProbe();
         } else if (newData) {
-            armTailLossProbe(probeAllowed, oneSegmentInFlight);
+            armTailLossProbe();
         }
     }
 
@@ -118,14 +127,15 @@ final class TcpTimers {
      * the (much longer) RTO would notice. A probe after about two round trips draws a SACK that
      * starts ordinary fast recovery instead.
      */
-    private void armTailLossProbe(boolean probeAllowed, boolean oneSegmentInFlight) {
-        if (!probeAllowed || probeSent) {
+    private void armTailLossProbe() {
+        TcpSender sender = ep.sender;
+        if (sender.recovery().inRecovery() || probeSent || !rtt.hasSample() || !ep.currentState().synchronized_()) {
             return;
         }
         // RFC 8985 section 7.2: PTO = 2 * SRTT, plus TLP.max_ack_delay if FlightSize is one segment,
         // whose ACK a receiver may delay well past two round trips on a fast path.
         long pto = Math.max(2 * rtt.srttNanos(), MIN_PROBE_TIMEOUT_NANOS);
-        if (oneSegmentInFlight) {
+        if (sender.flightSize() <= sender.sendMss()) {
             pto += TLP_MAX_ACK_DELAY_NANOS;
         }
         // RFC 8985 section 7.2 moves a PTO past the RTO's expiry to the RTO's time; here the RTO
@@ -138,24 +148,85 @@ final class TcpTimers {
         probeTimer.armAt(now + pto);
     }
 
-    /** The handshake completed: its SYN retransmission timer is done with. */
-    void cancelRetransmit() {
+    /** The handshake completed: its SYN retransmission timer is done with, and so are its retries. */
+    void handshakeAcknowledged() {
         rtoTimer.cancel();
+        consecutiveTimeouts = 0;
     }
 
-    /** Everything sent is acknowledged (RFC 6298 section 5.2): neither RTO nor probe is due. */
-    void allAcknowledged() {
-        rtoTimer.disarm();
-        probeTimer.disarm();
-    }
-
-    /** New data was acknowledged: the flight that drew a probe is over, the next may have one. */
+    /**
+     * New data was acknowledged: the retries start over, the flight that drew a probe is over, and
+     * the RTO restarts (RFC 6298 section 5.3) or, with everything acknowledged, stops (section 5.2).
+     */
     void newDataAcked() {
+        consecutiveTimeouts = 0;
         probeSent = false;
+        TcpSender sender = ep.sender;
+        if (sender.flightSize() == 0) {
+            rtoTimer.disarm();
+            probeTimer.disarm();
+        } else {
+            armRetransmit();
+        }
     }
 
-    void probeSent() {
-        probeSent = true;
+    private void onTailLossProbe() {
+        lock.lock();
+        try {
+            TcpState state = ep.currentState();
+            TcpSender sender = ep.sender;
+            if (!state.synchronized_() || state == TcpState.TIME_WAIT || sender.recovery().inRecovery()
+                    || sender.flightSize() == 0) {
+                return;
+            }
+            probeSent = true;
+            sender.sendTailLossProbe();
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    private void onRetransmit() {
+        lock.lock();
+        try {
+            TcpState state = ep.currentState();
+            if (state == TcpState.CLOSED || state == TcpState.TIME_WAIT) {
+                return;
+            }
+            TcpSender sender = ep.sender;
+            boolean handshake = state == TcpState.SYN_SENT || state == TcpState.SYN_RECEIVED;
+            if (!handshake && sender.flightSize() == 0) {
+                return;
+            }
+            consecutiveTimeouts++;
+            ep.stats.timeouts.increment();
+            int limit = handshake ? ep.settings.synRetries() : ep.settings.maxRetransmits();
+            if (consecutiveTimeouts > limit) {
+                if (handshake) {
+                    ep.stats.failedConnectionAttempts.increment();
+                } else {
+                    ep.stats.establishedTimedout.increment();
+                }
+                ep.writer.sendControl(sender.sndMax(), ep.receiver.rcvNxt(), RST | ACK);
+                ep.terminate(new SocketTimeoutException("connection to " + ep.remoteAddress() + ":" + ep.remotePort()
+                        + " timed out after " + (consecutiveTimeouts - 1) + " retransmissions"));
+                return;
+            }
+            // RFC 6298 section 5.5: back off.
+            rtt.backoff();
+            if (state == TcpState.SYN_SENT) {
+                ep.writer.sendSyn(false);
+                ep.stats.retransmits.increment();
+            } else if (state == TcpState.SYN_RECEIVED) {
+                ep.writer.sendSyn(true);
+                ep.stats.retransmits.increment();
+            } else {
+                sender.retransmitOnTimeout(timers.clock().nanoTime());
+            }
+            armRetransmit();
+        } finally {
+            lock.unlock();
+        }
     }
 
     // ---- delayed ACK -----------------------------------------------------------------------------
@@ -170,6 +241,18 @@ final class TcpTimers {
     /** An ACK went out: none is owed any more. */
     void ackSent() {
         delAckTimer.disarm();
+    }
+
+    private void onDelayedAck() {
+        lock.lock();
+        try {
+            TcpState state = ep.currentState();
+            if (state.synchronized_() && state != TcpState.TIME_WAIT && ep.receiver.ackPending()) {
+                ep.writer.sendAck();
+            }
+        } finally {
+            lock.unlock();
+        }
     }
 
     // ---- persist ---------------------------------------------------------------------------------
@@ -189,32 +272,91 @@ final class TcpTimers {
         persistBackoffNanos = 0;
     }
 
-    /** Called first by the persist handler: the timer is no longer pending. */
-    void persistFired() {
-        persistTimer = TimerService.NO_TIMER;
-    }
-
-    /** A probe went out: the next waits twice as long, up to {@link #MAX_PERSIST_NANOS}. */
-    void backOffPersist() {
-        persistBackoffNanos = Math.min(persistBackoffNanos * 2, MAX_PERSIST_NANOS);
-        persistTimer = timers.scheduleAfter(persistBackoffNanos, persistTask);
+    /** A probe of the zero window; the next waits twice as long, up to {@link #MAX_PERSIST_NANOS}. */
+    private void onPersist() {
+        lock.lock();
+        try {
+            persistTimer = TimerService.NO_TIMER;
+            TcpState state = ep.currentState();
+            TcpSender sender = ep.sender;
+            if (!state.synchronized_() || state == TcpState.TIME_WAIT || sender.sndWnd() > 0 || sender.buffered() == 0) {
+                return;
+            }
+            ep.stats.persistProbesSent.increment();
+            // A probe the receiver must answer with its current window: one already-acknowledged octet's sequence.
+            ep.writer.sendControl(sender.sndUna() - 1, ep.receiver.rcvNxt(), ACK);
+            persistBackoffNanos = Math.min(persistBackoffNanos * 2, MAX_PERSIST_NANOS);
+            persistTimer = timers.scheduleAfter(persistBackoffNanos, persistTask);
+        } finally {
+            lock.unlock();
+        }
     }
 
     // ---- keep-alive and close --------------------------------------------------------------------
 
-    void scheduleKeepAlive(long delayNanos) {
+    /** A segment arrived: idleness counts from now and the peer has answered any probe. */
+    void segmentReceived(long now) {
+        lastReceiveNanos = now;
+        keepAliveProbes = 0;
+    }
+
+    /** The handshake heard from the peer: idleness counts from now. */
+    void heardFromPeer(long now) {
+        lastReceiveNanos = now;
+    }
+
+    /** ESTABLISHED: the first keep-alive is due after the idle time, if keep-alive is on. */
+    void established() {
+        if (keepAliveOn) {
+            scheduleKeepAlive(ep.settings.keepAliveIdleNanos());
+        }
+    }
+
+    /** The application turned keep-alive on or off. */
+    void keepAlive(boolean on) {
+        keepAliveOn = on;
+        if (on && ep.currentState().countsAsConnected()) {
+            scheduleKeepAlive(ep.settings.keepAliveIdleNanos());
+        } else if (!on) {
+            cancel(keepAliveTimer);
+            keepAliveTimer = TimerService.NO_TIMER;
+        }
+    }
+
+    private void scheduleKeepAlive(long delayNanos) {
         cancel(keepAliveTimer);
         keepAliveTimer = timers.scheduleAfter(delayNanos, keepAliveTask);
     }
 
-    void cancelKeepAlive() {
-        cancel(keepAliveTimer);
-        keepAliveTimer = TimerService.NO_TIMER;
-    }
-
-    /** Called first by the keep-alive handler. */
-    void keepAliveFired() {
-        keepAliveTimer = TimerService.NO_TIMER;
+    /** RFC 9293 section 3.8.4 / RFC 1122 section 4.2.3.6. */
+    private void onKeepAlive() {
+        lock.lock();
+        try {
+            keepAliveTimer = TimerService.NO_TIMER;
+            if (!keepAliveOn || !ep.currentState().countsAsConnected()) {
+                return;
+            }
+            TcpSettings settings = ep.settings;
+            long now = timers.clock().nanoTime();
+            long idle = now - lastReceiveNanos;
+            if (keepAliveProbes == 0 && idle < settings.keepAliveIdleNanos()) {
+                scheduleKeepAlive(settings.keepAliveIdleNanos() - idle);
+                return;
+            }
+            if (keepAliveProbes >= settings.keepAliveCount()) {
+                ep.stats.establishedTimedout.increment();
+                ep.writer.sendControl(ep.sender.sndMax(), ep.receiver.rcvNxt(), RST | ACK);
+                ep.terminate(new SocketTimeoutException("keep-alive: " + ep.remoteAddress() + ":" + ep.remotePort()
+                        + " did not answer " + keepAliveProbes + " probes"));
+                return;
+            }
+            keepAliveProbes++;
+            ep.stats.keepAliveProbesSent.increment();
+            ep.writer.sendControl(ep.sender.sndUna() - 1, ep.receiver.rcvNxt(), ACK);
+            scheduleKeepAlive(settings.keepAliveIntervalNanos());
+        } finally {
+            lock.unlock();
+        }
     }
 
     /** TIME-WAIT's 2 MSL, or how long an orphan waits in FIN-WAIT-2; replaces any earlier deadline. */
@@ -223,8 +365,19 @@ final class TcpTimers {
         closeTimer = timers.scheduleAfter(delayNanos, closeTask);
     }
 
-    /** Called first by the close handler. */
-    void closeFired() {
-        closeTimer = TimerService.NO_TIMER;
+    private void onClose() {
+        lock.lock();
+        try {
+            closeTimer = TimerService.NO_TIMER;
+            TcpState state = ep.currentState();
+            if (state == TcpState.TIME_WAIT) {
+                ep.terminate(null);
+            } else if (state == TcpState.FIN_WAIT_2 && ep.orphaned()) {
+                // An orphaned connection whose peer never closes (Linux tcp_fin_timeout).
+                ep.terminate(null);
+            }
+        } finally {
+            lock.unlock();
+        }
     }
 }
