@@ -60,17 +60,17 @@ final class SegmentWriter implements TcpSender.Wire {
 
     @Override
     public void segmentSent(boolean newData) {
-        endpoint.segmentSent(newData);
+        endpoint.timers.segmentSent(newData);
     }
 
     @Override
     public void zeroWindow() {
-        endpoint.zeroWindow();
+        endpoint.timers.startPersist();
     }
 
     @Override
     public void windowOpened() {
-        endpoint.windowOpened();
+        endpoint.timers.stopPersist();
     }
 
     // ---- segments --------------------------------------------------------------------------------
@@ -167,7 +167,7 @@ final class SegmentWriter implements TcpSender.Wire {
 
     private void ackSent() {
         receiver.ackSent();
-        endpoint.ackSent();
+        endpoint.timers.ackSent();
     }
 
     private void transmit(PacketBuffer p, int start) {

@@ -75,7 +75,7 @@ public final class TcpEndpoint {
     private Runnable onEstablished;
     private Runnable onClosed;
 
-    private final TcpTimers timers;
+    final TcpTimers timers;
 
     TcpEndpoint(TcpProtocol protocol, TcpSettings settings, IpAddress localAddress, int localPort,
                 IpAddress remoteAddress, int remotePort) {
@@ -342,33 +342,8 @@ public final class TcpEndpoint {
         }
     }
 
-    /** The sender's segment left: the RTO starts if idle, new data moves the probe (see {@link TcpTimers#segmentSent}). */
-    void segmentSent(boolean newData) {
-        timers.segmentSent(newData);
-    }
-
-    /** The sender has data and the peer's window is zero. */
-    void zeroWindow() {
-        timers.startPersist();
-    }
-
-    /** The peer's window opened from zero. */
-    void windowOpened() {
-        timers.stopPersist();
-    }
-
-    /** An ACK went out with the segment just sent. */
-    void ackSent() {
-        timers.ackSent();
-    }
-
     TcpProtocol protocol() {
         return protocol;
-    }
-
-    /** Starts (or restarts) the retransmission timer and the tail loss probe before it. */
-    void armRetransmitTimer() {
-        timers.armRetransmit();
     }
 
     /** Closed by the application: a FIN-WAIT-2 that lasts too long may be ended (Linux tcp_fin_timeout). */

@@ -28,7 +28,7 @@ final class TcpHandshake {
         ep.setState(TcpState.SYN_SENT);
         ep.stats.activeConnectionOpenings.increment();
         ep.writer.sendSyn(false);
-        ep.armRetransmitTimer();
+        ep.timers.armRetransmit();
     }
 
     /** Passive open from a SYN (listener or forwarder): SYN-ACK out, SYN-RECEIVED. */
@@ -40,7 +40,7 @@ final class TcpHandshake {
         ep.setState(TcpState.SYN_RECEIVED);
         ep.stats.passiveConnectionOpenings.increment();
         ep.writer.sendSyn(true);
-        ep.armRetransmitTimer();
+        ep.timers.armRetransmit();
     }
 
     private static void applyPeerSynOptions(TcpEndpoint ep, int peerMss, int peerShift, boolean peerSack,
