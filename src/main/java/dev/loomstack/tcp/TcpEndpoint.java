@@ -20,20 +20,20 @@ import java.util.concurrent.locks.Condition;
 import java.util.concurrent.locks.ReentrantLock;
 
 /**
- * One TCP connection: the RFC 9293 state machine (section 3.3.2) with segment dispatch (section
- * 3.10.7), the blocking calls applications use, and the one lock everything runs under. The work
- * itself is split by concern, as gVisor splits its endpoint into files:
+ * One TCP connection: the RFC 9293 state machine (section 3.3.2) and its transitions, segment
+ * dispatch by state (section 3.10.7), the blocking calls applications use (section 3.10), and the
+ * one lock everything runs under. The protocol work is split by concern, much as gVisor splits its
+ * endpoint into files:
  * <ul>
  *   <li>{@link TcpHandshake}: active and passive open, SYN-SENT and SYN-RECEIVED;</li>
+ *   <li>{@link SegmentArrival}: a segment in a synchronized state, section 3.10.7.4's checks;</li>
  *   <li>{@link NegotiatedOptions}: what the SYNs settled, TS.Recent and PAWS;</li>
- *   <li>{@link TcpSender}: the send sequence space, send buffer, segmentation, Nagle, the FIN;</li>
+ *   <li>{@link TcpSender}: the send sequence space, send buffer, segmentation, Nagle, the FIN, ACK processing;</li>
  *   <li>{@link LossRecovery}: SACK scoreboard, fast retransmit, NewReno and RFC 6675 recovery;</li>
  *   <li>{@link TcpReceiver}: the receive sequence space, out-of-order data, window, SACK blocks;</li>
  *   <li>{@link SegmentWriter}: building and sending every segment;</li>
- *   <li>{@link TcpTimers}: RTO, tail loss probe, delayed ACK, persist, keep-alive, close.</li>
+ *   <li>{@link TcpTimers}: RTO, tail loss probe, delayed ACK, persist, keep-alive, close, and their expiry.</li>
  * </ul>
- * The endpoint decides what an arriving segment means in the current state, orchestrates an ACK
- * across sender, recovery and timers, and handles the timers' expiry.
  *
  * <p>All state sits behind one {@link ReentrantLock}: inbound segments (the link's reader thread),
  * timers (the wheel thread) and application calls (usually virtual threads, which park on the
@@ -63,19 +63,18 @@ public final class TcpEndpoint {
     private IOException error;
     private boolean everConnected;
 
+    // The connection's parts, each called with the lock held.
     final RttEstimator rtt;
-    final TcpSender sender;
-
-    final TcpReceiver receiver;
     final NegotiatedOptions options;
+    final TcpReceiver receiver;
     final SegmentWriter writer;
+    final TcpSender sender;
+    final TcpTimers timers;
 
     // Application side.
     private boolean appClosed;
     private Runnable onEstablished;
     private Runnable onClosed;
-
-    final TcpTimers timers;
 
     TcpEndpoint(TcpProtocol protocol, TcpSettings settings, IpAddress localAddress, int localPort,
                 IpAddress remoteAddress, int remotePort) {
