@@ -308,4 +308,58 @@ class TcpSenderTest {
         s.ackArrived(ack(FIRST + MSS, 1000, 2), clock.nanoTime());
         assertEquals(1, wire.windowOpenings);
     }
+
+    private static TcpOptions sack(int... edges) {
+        TcpOptions o = new TcpOptions();
+        o.sackCount = edges.length / 2;
+        for (int i = 0; i < o.sackCount; i++) {
+            o.sackStart[i] = edges[2 * i];
+            o.sackEnd[i] = edges[2 * i + 1];
+        }
+        return o;
+    }
+
+    /** RFC 6582 section 3.2 step 5: without SACK, a partial ACK retransmits the next hole at once. */
+    @Test
+    void aPartialAckRepairsTheNextHoleWithoutSack() {
+        TcpSender s = sender(false, 65535);
+        s.buffer(bytes(6 * MSS), 0, 6 * MSS);
+        s.output(clock.nanoTime());
+        LossRecovery r = s.recovery();
+        for (int i = 0; i < SackScoreboard.DUP_THRESH; i++) {
+            r.duplicateAck(false, clock.nanoTime());
+        }
+        wire.data.clear();
+        // The repair of the first segment arrived and so did the second; the third was lost too.
+        int acked = s.acknowledge(FIRST + 2 * MSS);
+        r.newDataAcked(acked, -1, clock.nanoTime());
+        assertTrue(r.inRecovery());
+        assertEquals(List.of(FIRST + 2 * MSS), wire.data.stream().map(Sent::seq).toList());
+    }
+
+    /**
+     * The repair of SND.UNA is watched: once data sent after it is SACKed while SND.UNA stays put,
+     * the repair was lost too and goes again, without waiting for the RTO.
+     */
+    @Test
+    void aLostRepairOfSndUnaGoesAgainWithoutATimeout() {
+        TcpSender s = sender(false, 65535);
+        s.buffer(bytes(6 * MSS), 0, 6 * MSS);
+        s.output(clock.nanoTime());
+        LossRecovery r = s.recovery();
+        wire.data.clear();
+        r.sackArrived(FIRST, sack(FIRST + MSS, FIRST + 5 * MSS));
+        r.duplicateAck(true, clock.nanoTime());
+        assertEquals(List.of(FIRST), wire.data.stream().map(Sent::seq).toList());
+        // More to send: recovery sends it as pipe allows (RFC 6675 section 5 step C).
+        s.buffer(bytes(2 * MSS), 0, 2 * MSS);
+        s.output(clock.nanoTime());
+        assertEquals(List.of(FIRST, FIRST + 6 * MSS), wire.data.stream().map(Sent::seq).toList());
+        // That new segment is SACKed, the repair of SND.UNA is not: it was lost.
+        wire.data.clear();
+        r.sackArrived(FIRST, sack(FIRST + 6 * MSS, FIRST + 7 * MSS, FIRST + MSS, FIRST + 5 * MSS));
+        s.output(clock.nanoTime());
+        assertEquals(FIRST, wire.data.getFirst().seq());
+        assertTrue(r.inRecovery());
+    }
 }
