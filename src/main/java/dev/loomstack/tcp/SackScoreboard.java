@@ -3,16 +3,18 @@ package dev.loomstack.tcp;
 /**
  * The sender's record of what the receiver has selectively acknowledged (RFC 6675 section 3): a
  * sorted list of disjoint ranges above SND.UNA, merged as SACK blocks arrive and pruned as the
- * cumulative ACK advances. Bounded and allocation-free after construction; when full, the highest
- * range is forgotten, which only makes the sender more conservative.
+ * cumulative ACK advances. Bounded, and allocation-free once the first SACK block arrived (most
+ * connections never see one, so an idle connection carries no ranges); when full, the highest range
+ * is forgotten, which only makes the sender more conservative.
  */
 public final class SackScoreboard {
     static final int MAX_RANGES = 32;
     /** RFC 6675 section 2: DupThresh. */
     public static final int DUP_THRESH = 3;
 
-    private final int[] starts = new int[MAX_RANGES];
-    private final int[] ends = new int[MAX_RANGES];
+    /** Allocated with the first range; every other method reads them only below {@link #count}. */
+    private int[] starts;
+    private int[] ends;
     private int count;
 
     public void reset() {
@@ -41,6 +43,10 @@ public final class SackScoreboard {
     }
 
     private void insert(int s, int e) {
+        if (starts == null) {
+            starts = new int[MAX_RANGES];
+            ends = new int[MAX_RANGES];
+        }
         int i = 0;
         while (i < count && Seq.lt(ends[i], s)) {
             i++;

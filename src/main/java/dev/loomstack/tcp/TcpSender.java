@@ -1,0 +1,491 @@
+package dev.loomstack.tcp;
+
+import static dev.loomstack.packet.TcpHeader.ACK;
+import static dev.loomstack.packet.TcpHeader.FIN;
+import static dev.loomstack.packet.TcpHeader.PSH;
+
+import dev.loomstack.packet.TcpOptions;
+import dev.loomstack.stack.Clock;
+import dev.loomstack.stack.Stats;
+
+/**
+ * The send half of a connection: the send sequence space of RFC 9293 section 3.3.1 (ISS, SND.UNA,
+ * SND.NXT, SND.WND, SND.WL1, SND.WL2, plus SND.MAX, the highest sequence ever sent, which go-back-N
+ * after a timeout needs), the send buffer, and deciding what goes out next:
+ * <ul>
+ *   <li>segmentation to the MSS less the options carried (RFC 9293 section 3.7.1, RFC 6691);</li>
+ *   <li>the usable window, min(cwnd, SND.WND) less what is in flight (RFC 5681 section 3.1,
+ *       RFC 9293 section 3.8.6);</li>
+ *   <li>Nagle's algorithm (RFC 9293 section 3.7.4);</li>
+ *   <li>the FIN after the last byte (RFC 9293 section 3.10.4);</li>
+ *   <li>the send window update rule (RFC 9293 section 3.10.7.4);</li>
+ *   <li>one timed segment at a time for RTT samples without timestamps, with Karn's rule
+ *       (RFC 6298 section 3);</li>
+ *   <li>restart after idle (RFC 5681 section 4.1) and, on a retransmission timeout, the
+ *       retransmission of the first unacknowledged segment and go-back-N from there, skipping
+ *       SACKed data (RFC 6298 section 5.4, RFC 6675 section 5.1).</li>
+ * </ul>
+ * Loss detection and recovery sit in {@link LossRecovery}, which this class consults while sending.
+ * The segments themselves are built by the endpoint behind {@link Wire}. Called only under the
+ * endpoint's lock; not thread-safe on its own.
+ */
+final class TcpSender {
+    /** What the sender needs from the endpoint: building segments and the timers they start. */
+    interface Wire {
+        /** Sends {@code len} bytes found {@code bufferOffset} into the send buffer as sequence {@code seq}. */
+        void emitData(int seq, int flags, int bufferOffset, int len);
+
+        /** Sends, or sends again, the FIN at sequence {@code seq}. */
+        void emitFin(int seq);
+
+        /** Option bytes beyond the timestamps that the next data segment must leave room for (SACK blocks). */
+        int sackOptionRoom();
+
+        /** A segment went out: the retransmission timer starts if idle; new data moves the tail loss probe. */
+        void segmentSent(boolean newData);
+
+        /** Data waits and the peer's window is zero: the persist timer starts unless it runs. */
+        void zeroWindow();
+
+        /** The peer's window opened from zero: zero-window probes stop. */
+        void windowOpened();
+    }
+
+    /** Most segments one {@link #output} call sends before it yields (bounds the time under the lock). */
+    static final int MAX_SEGMENTS_PER_OUTPUT = 1024;
+
+    private final Stats.TcpStats stats;
+    private final Clock clock;
+    private final RttEstimator rtt;
+    private final NegotiatedOptions options;
+    private final Wire wire;
+    private final ByteRing sendBuffer;
+    private final LossRecovery recovery;
+    private CongestionControl cc;
+
+    private int iss;
+    private int sndUna;
+    private int sndNxt;
+    private int sndMax;
+    private int sndWnd;
+    private int sndWl1;
+    private int sndWl2;
+    private int maxSndWnd;
+    private int sndShift;
+    private int sendMss;
+    private boolean finQueued;
+    private boolean finSent;
+    private int finSeq;
+    private boolean nagle;
+    /** The segment timed for an RTT sample when timestamps are off, and when it left; -1: none. */
+    private int rttSeq;
+    private long rttStart = -1;
+    private long lastSendNanos;
+
+    TcpSender(int sendBufferSize, boolean nagle, RttEstimator rtt, NegotiatedOptions options, Stats.TcpStats stats,
+              Clock clock, Wire wire) {
+        this.sendBuffer = new ByteRing(sendBufferSize);
+        this.nagle = nagle;
+        this.rtt = rtt;
+        this.options = options;
+        this.stats = stats;
+        this.clock = clock;
+        this.wire = wire;
+        this.recovery = new LossRecovery(this, stats);
+    }
+
+    // ---- synchronization -------------------------------------------------------------------------
+
+    /** Our SYN takes ISS; data starts after it. */
+    void open(int initialSendSequence) {
+        iss = initialSendSequence;
+        sndUna = iss;
+        sndNxt = iss + 1;
+        sndMax = sndNxt;
+    }
+
+    /** What the options of both SYNs settled: the peer's window scale, the segment size, the controller. */
+    void negotiated(int peerShift, int mss, CongestionControl controller) {
+        sndShift = peerShift;
+        sendMss = mss;
+        cc = controller;
+    }
+
+    /** The peer's SYN carried its first (never scaled, RFC 7323 section 2.2) window. */
+    void peerWindow(int window) {
+        sndWnd = window;
+        maxSndWnd = sndWnd;
+    }
+
+    /** RFC 9293 section 3.10.7.3: in SYN-SENT, a SYN from the peer fixes SND.WL1 and SND.WL2. */
+    void windowUpdateMark(int seq, int ack) {
+        sndWl1 = seq;
+        sndWl2 = ack;
+    }
+
+    /** RFC 9293 section 3.10.7.3: in SYN-SENT, an acceptable ACK of our SYN. */
+    void acknowledgeSyn(int ack) {
+        sndUna = ack;
+    }
+
+    /** RFC 9293 section 3.10.7.4: in SYN-RECEIVED, an acceptable ACK acknowledges our SYN and brings a window. */
+    void synAcknowledged(int seq, int ack, int window) {
+        sndUna = ack;
+        sndWnd = window << sndShift;
+        maxSndWnd = Math.max(maxSndWnd, sndWnd);
+        sndWl1 = seq;
+        sndWl2 = ack;
+    }
+
+    // ---- acknowledgments -------------------------------------------------------------------------
+
+    /**
+     * The acknowledgment of an acceptable segment (RFC 9293 section 3.10.7.4, fifth check, once the
+     * endpoint's RFC 5961 section 5.2 checks passed): SACK blocks to the scoreboard, then either new
+     * data acknowledged, with its RTT sample (RFC 6298 section 3, RFC 7323 section 4) and recovery or
+     * window growth, or a duplicate ACK (RFC 5681 section 2), then the send window.
+     *
+     * @return whether SND.UNA advanced (the endpoint restarts the RTO and wakes writers)
+     */
+    boolean ackArrived(Segment seg, long now) {
+        TcpOptions o = seg.options;
+        int ack = seg.acknowledgment;
+        if (options.sackOk() && o.sackCount > 0) {
+            recovery.sackArrived(ack, o);
+        }
+        int window = seg.window << sndShift;
+        boolean advanced = Seq.gt(ack, sndUna);
+        if (advanced) {
+            newDataAcked(ack, o, now);
+        } else if (ack == sndUna && seg.payloadLength == 0 && !seg.has(FIN) && window == sndWnd
+                && sndMax != sndUna) {
+            recovery.duplicateAck(options.sackOk(), now);
+        }
+        // RFC 9293 section 3.10.7.4: update the send window from the newest segment.
+        if (updateWindow(seg.sequence, ack, window)) {
+            wire.windowOpened();
+        }
+        return advanced;
+    }
+
+    private void newDataAcked(int ack, TcpOptions o, long now) {
+        int dataAcked = acknowledge(ack);
+        recovery.ackTo(ack);
+        long sample;
+        if (options.tsOk() && o.hasTimestamps && o.tsEcr != 0) {
+            sample = options.rttFromEcho(o.tsEcr);
+        } else {
+            sample = timedSample(ack, now);
+        }
+        if (sample > 0) {
+            rtt.sample(sample);
+        }
+        recovery.newDataAcked(dataAcked, sample, now);
+    }
+
+    /**
+     * RFC 9293 section 3.10.7.4: takes the send window from the newest segment, judged by SND.WL1
+     * and SND.WL2. {@code window} is already scaled.
+     *
+     * @return true when a zero window opened
+     */
+    boolean updateWindow(int seq, int ack, int window) {
+        if (Seq.lt(sndWl1, seq) || (sndWl1 == seq && Seq.leq(sndWl2, ack))) {
+            boolean opened = sndWnd == 0 && window > 0;
+            sndWnd = window;
+            maxSndWnd = Math.max(maxSndWnd, window);
+            sndWl1 = seq;
+            sndWl2 = ack;
+            return opened;
+        }
+        return false;
+    }
+
+    /**
+     * Moves SND.UNA to {@code ack} (beyond it) and frees the acknowledged bytes.
+     *
+     * @return data bytes acknowledged (the SYN or FIN's sequence number is not data)
+     */
+    int acknowledge(int ack) {
+        int acked = ack - sndUna;
+        int dataEnd = dataEnd();
+        int dataAcked = Seq.gt(ack, dataEnd) ? dataEnd - sndUna : acked;
+        sendBuffer.skip(dataAcked);
+        sndUna = ack;
+        if (Seq.lt(sndNxt, sndUna)) {
+            sndNxt = sndUna;
+        }
+        return dataAcked;
+    }
+
+    /** The RTT sample from the timed segment if {@code ack} covers it (RFC 6298 section 3), else -1. */
+    long timedSample(int ack, long now) {
+        if (rttStart >= 0 && Seq.gt(ack, rttSeq)) {
+            long sample = now - rttStart;
+            rttStart = -1;
+            return sample;
+        }
+        return -1;
+    }
+
+    // ---- sending ---------------------------------------------------------------------------------
+
+    /**
+     * Sends what the windows allow (RFC 9293 section 3.8.6; RFC 6675 section 5 during recovery),
+     * the FIN when its turn comes, and starts the persist timer on a zero window.
+     *
+     * @return whether anything went out
+     */
+    boolean output(long now) {
+        if (sndUna == sndMax && lastSendNanos != 0 && now - lastSendNanos > rtt.rtoNanos()) {
+            // RFC 5681 section 4.1: restart from a small window after an idle period.
+            cc.onIdleRestart(now);
+        }
+        boolean sent = false;
+        SackScoreboard scoreboard = recovery.scoreboard();
+        for (int guard = 0; guard < MAX_SEGMENTS_PER_OUTPUT; guard++) {
+            int dataEnd = dataEnd();
+            if (recovery.inRecovery()) {
+                if (!recovery.sendOne()) {
+                    break;
+                }
+                sent = true;
+                continue;
+            }
+            int window = Math.min(cc.congestionWindow(), sndWnd);
+            int inFlight = sndNxt - sndUna;
+            int usable = window - inFlight;
+            if (Seq.lt(sndNxt, sndMax)) {
+                // Go-back-N after a timeout, skipping what the receiver holds.
+                int from = scoreboard.skipSacked(sndNxt);
+                if (Seq.geq(from, sndMax)) {
+                    sndNxt = sndMax;
+                    continue;
+                }
+                if (usable <= 0) {
+                    break;
+                }
+                if (finSent && from == finSeq) {
+                    wire.emitFin(finSeq);
+                    stats.retransmits.increment();
+                    sndNxt = sndMax;
+                    sent = true;
+                    continue;
+                }
+                int end = Seq.min(scoreboard.nextSackedStart(from, sndMax), dataEnd);
+                int len = Math.min(Math.min(sendMss, usable), end - from);
+                if (len <= 0) {
+                    sndNxt = sndMax;
+                    continue;
+                }
+                sndNxt = from;
+                sendData(from, len, true);
+                sent = true;
+                continue;
+            }
+            int avail = dataEnd - sndNxt;
+            int len = Math.min(Math.min(sendMss, avail), usable);
+            if (len > 0) {
+                // Nagle (RFC 9293 section 3.7.4): hold a small segment while data is unacknowledged.
+                if (len < sendMss && len == avail && nagle && sndMax != sndUna && !finQueued) {
+                    break;
+                }
+                sendData(sndNxt, len, false);
+                sent = true;
+                continue;
+            }
+            if (avail == 0 && finQueued && !finSent) {
+                finSeq = dataEnd;
+                finSent = true;
+                wire.emitFin(finSeq);
+                sndNxt = finSeq + 1;
+                sndMax = sndNxt;
+                wire.segmentSent(true);
+                sent = true;
+            }
+            if (avail > 0 && sndWnd == 0 && sndUna == sndMax) {
+                // RFC 9293 section 3.8.6.1: probe a zero window so its reopening is never missed.
+                wire.zeroWindow();
+            }
+            break;
+        }
+        return sent;
+    }
+
+    /**
+     * Sends up to {@code len} bytes of data starting at {@code seq}; returns how many went out.
+     * SACK blocks take their room from the MSS (RFC 9293 section 3.7.1, RFC 6691: the sender
+     * reduces the data for the options it includes), or the segment would exceed the path MTU.
+     */
+    int sendData(int seq, int len, boolean retransmission) {
+        len = Math.min(len, sendMss - wire.sackOptionRoom());
+        int end = seq + len;
+        boolean last = end == dataEnd();
+        int flags = ACK | (last ? PSH : 0);
+        lastSendNanos = clock.nanoTime();
+        wire.emitData(seq, flags, seq - sndUna, len);
+        if (retransmission || Seq.lt(seq, sndMax)) {
+            stats.retransmits.increment();
+            if (cc.congestionWindow() < cc.slowStartThreshold()) {
+                stats.slowStartRetransmits.increment();
+            }
+            if (rttStart >= 0 && Seq.leq(seq, rttSeq)) {
+                // Karn: a retransmitted segment gives no RTT sample.
+                rttStart = -1;
+            }
+        } else if (rttStart < 0 && !options.tsOk()) {
+            // Without timestamps (RFC 7323 section 4) one segment at a time is timed.
+            rttSeq = seq;
+            rttStart = clock.nanoTime();
+        }
+        boolean newData = Seq.gt(end, sndMax);
+        if (newData) {
+            sndMax = end;
+        }
+        // New data and go-back-N retransmissions advance SND.NXT; recovery's hole repairs do not.
+        if (Seq.geq(seq, sndNxt)) {
+            sndNxt = end;
+        }
+        wire.segmentSent(newData);
+        return len;
+    }
+
+    /** Sends the FIN again: it sits at {@code finSeq}, after the last byte of data. */
+    void retransmitFin() {
+        wire.emitFin(finSeq);
+        stats.retransmits.increment();
+    }
+
+    /**
+     * RFC 6298 section 5.4 and RFC 5681 section 3.1: after a retransmission timeout the window
+     * collapses, recovery and the SACK scoreboard are forgotten (RFC 6675 section 5.1 allows
+     * keeping it; this sender does not), the earliest unacknowledged segment goes again and
+     * go-back-N follows from there.
+     */
+    void retransmitOnTimeout(long now) {
+        cc.onRetransmitTimeout(sndMax - sndUna, now);
+        recovery.onRetransmitTimeout();
+        rttStart = -1;
+        sndNxt = sndUna;
+        int len = Math.min(sendMss, dataEnd() - sndUna);
+        if (len > 0) {
+            sndNxt = sndUna + sendData(sndUna, len, true);
+        } else if (finSent) {
+            retransmitFin();
+            sndNxt = sndMax;
+        }
+    }
+
+    /**
+     * RFC 8985 section 7.3: a tail loss probe sends one new segment if the windows allow, or else
+     * the last segment sent again (the FIN, if that was last).
+     */
+    void sendTailLossProbe() {
+        stats.tlpRecovery.increment();
+        int dataEnd = dataEnd();
+        int newData = Math.min(sendMss, Math.min(dataEnd - sndMax, sndUna + sndWnd - sndMax));
+        if (newData > 0) {
+            sendData(sndMax, newData, false);
+        } else if (finSent && sndMax == finSeq + 1 && Seq.leq(sndUna, finSeq)) {
+            retransmitFin();
+        } else {
+            int start = Seq.max(sndUna, Seq.min(sndMax, dataEnd) - sendMss);
+            recovery.retransmitAt(start);
+        }
+    }
+
+    // ---- application -----------------------------------------------------------------------------
+
+    /** Copies what fits of {@code len} bytes into the send buffer; returns how many. */
+    int buffer(byte[] b, int off, int len) {
+        return sendBuffer.write(b, off, len);
+    }
+
+    /** Reads {@code len} buffered bytes from {@code from} bytes past SND.UNA, for a segment. */
+    void peek(int from, byte[] dst, int off, int len) {
+        sendBuffer.peek(from, dst, off, len);
+    }
+
+    /** Forgets everything buffered: nothing more will be sent. */
+    void discardBuffered() {
+        sendBuffer.skip(sendBuffer.size());
+    }
+
+    /** The application closed its side: a FIN follows the data already written. */
+    void queueFin() {
+        finQueued = true;
+    }
+
+    void nagle(boolean on) {
+        nagle = on;
+    }
+
+    // ---- state -----------------------------------------------------------------------------------
+
+    int iss() {
+        return iss;
+    }
+
+    int sndUna() {
+        return sndUna;
+    }
+
+    int sndMax() {
+        return sndMax;
+    }
+
+    int sndWnd() {
+        return sndWnd;
+    }
+
+    int maxSndWnd() {
+        return maxSndWnd;
+    }
+
+    int sndShift() {
+        return sndShift;
+    }
+
+    int sendMss() {
+        return sendMss;
+    }
+
+    /** SND.MAX - SND.UNA: sequence space sent and not yet acknowledged. */
+    int flightSize() {
+        return sndMax - sndUna;
+    }
+
+    /** The sequence number after the last byte written to the send buffer. */
+    int dataEnd() {
+        return sndUna + sendBuffer.size();
+    }
+
+    int buffered() {
+        return sendBuffer.size();
+    }
+
+    int allocated() {
+        return sendBuffer.allocated();
+    }
+
+    boolean finQueued() {
+        return finQueued;
+    }
+
+    boolean finSent() {
+        return finSent;
+    }
+
+    int finSeq() {
+        return finSeq;
+    }
+
+    /** Null until the SYN options are settled. */
+    CongestionControl congestionControl() {
+        return cc;
+    }
+
+    LossRecovery recovery() {
+        return recovery;
+    }
+}

@@ -1,0 +1,365 @@
+package dev.loomstack.tcp;
+
+import static dev.loomstack.packet.TcpHeader.PSH;
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.loomstack.packet.TcpOptions;
+import dev.loomstack.stack.ManualClock;
+import dev.loomstack.stack.Stats;
+import java.util.ArrayList;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+
+/** The send half on its own, with a wire that records what it is asked to send. */
+class TcpSenderTest {
+    private static final int ISS = 5_000;
+    private static final int FIRST = ISS + 1;
+    private static final int MSS = 1_000;
+    /** RFC 6928 for this MSS: min(10 SMSS, max(2 SMSS, 14600)). */
+    private static final int INITIAL_WINDOW = 10 * MSS;
+
+    /** A segment the sender asked for, with the bytes it would carry. */
+    record Sent(int seq, int len, int flags, byte[] payload) {}
+
+    /** The endpoint's side of {@link TcpSender.Wire}, reduced to a log. */
+    static final class RecordingWire implements TcpSender.Wire {
+        TcpSender sender;
+        final List<Sent> data = new ArrayList<>();
+        final List<Integer> fins = new ArrayList<>();
+        int zeroWindows;
+        int windowOpenings;
+        int sackRoom;
+
+        @Override
+        public void emitData(int seq, int flags, int bufferOffset, int len) {
+            byte[] payload = new byte[len];
+            sender.peek(bufferOffset, payload, 0, len);
+            data.add(new Sent(seq, len, flags, payload));
+        }
+
+        @Override
+        public void emitFin(int seq) {
+            fins.add(seq);
+        }
+
+        @Override
+        public int sackOptionRoom() {
+            return sackRoom;
+        }
+
+        @Override
+        public void segmentSent(boolean newData) {
+        }
+
+        @Override
+        public void zeroWindow() {
+            zeroWindows++;
+        }
+
+        @Override
+        public void windowOpened() {
+            windowOpenings++;
+        }
+    }
+
+    private final ManualClock clock = new ManualClock(1_000_000_000L);
+    private final Stats.TcpStats stats = new Stats().tcp;
+    private final RecordingWire wire = new RecordingWire();
+
+    /** A synchronized sender: SYN acknowledged, peer window {@code window}, NewReno. */
+    private TcpSender sender(boolean nagle, int window) {
+        NegotiatedOptions options = new NegotiatedOptions(TcpSettings.defaults(), clock, MSS);
+        // The peer offers SACK and its MSS, neither window scaling nor timestamps.
+        assertEquals(MSS, options.agree(true, MSS, -1, true, false, 0));
+        TcpSender s = new TcpSender(1 << 20, nagle, new RttEstimator(), options, stats, clock, wire);
+        wire.sender = s;
+        s.open(ISS);
+        s.negotiated(0, MSS, CongestionControlAlgorithm.NEWRENO.create(MSS));
+        s.peerWindow(window);
+        s.windowUpdateMark(0, ISS);
+        s.acknowledgeSyn(FIRST);
+        return s;
+    }
+
+    private static byte[] bytes(int n) {
+        byte[] b = new byte[n];
+        for (int i = 0; i < n; i++) {
+            b[i] = (byte) (i * 7);
+        }
+        return b;
+    }
+
+    @Test
+    void segmentsAreAtMostOneMssAndCarryTheBufferedBytesInOrder() {
+        TcpSender s = sender(false, 65535);
+        byte[] data = bytes(3 * MSS + 100);
+        assertEquals(data.length, s.buffer(data, 0, data.length));
+        assertTrue(s.output(clock.nanoTime()));
+        assertEquals(List.of(MSS, MSS, MSS, 100), wire.data.stream().map(Sent::len).toList());
+        assertEquals(List.of(FIRST, FIRST + MSS, FIRST + 2 * MSS, FIRST + 3 * MSS),
+                wire.data.stream().map(Sent::seq).toList());
+        byte[] joined = new byte[data.length];
+        int at = 0;
+        for (Sent x : wire.data) {
+            System.arraycopy(x.payload(), 0, joined, at, x.len());
+            at += x.len();
+        }
+        assertArrayEquals(data, joined);
+        // PSH marks the segment that empties the buffer only.
+        assertEquals(PSH, wire.data.getLast().flags() & PSH);
+        assertEquals(0, wire.data.getFirst().flags() & PSH);
+        assertEquals(FIRST + data.length, s.sndMax());
+    }
+
+    @Test
+    void optionRoomComesOutOfTheMss() {
+        TcpSender s = sender(false, 65535);
+        wire.sackRoom = 36;
+        s.buffer(bytes(2 * MSS), 0, 2 * MSS);
+        s.output(clock.nanoTime());
+        assertEquals(MSS - 36, wire.data.getFirst().len());
+        assertTrue(wire.data.stream().allMatch(x -> x.len() <= MSS - 36));
+    }
+
+    @Test
+    void neverBeyondThePeersWindow() {
+        TcpSender s = sender(false, 2 * MSS + 10);
+        s.buffer(bytes(5 * MSS), 0, 5 * MSS);
+        s.output(clock.nanoTime());
+        assertEquals(List.of(MSS, MSS, 10), wire.data.stream().map(Sent::len).toList());
+        assertEquals(FIRST + 2 * MSS + 10, s.sndMax());
+        // The window opens by an ACK of the first segment: more goes.
+        s.acknowledge(FIRST + MSS);
+        assertFalse(s.updateWindow(1, FIRST + MSS, 2 * MSS + 10));
+        assertEquals(2 * MSS + 10, s.sndWnd());
+        s.output(clock.nanoTime());
+        assertEquals(FIRST + 3 * MSS + 10, s.sndMax());
+    }
+
+    @Test
+    void neverBeyondTheCongestionWindow() {
+        TcpSender s = sender(false, 1 << 20 >> 4);
+        s.buffer(bytes(20 * MSS), 0, 20 * MSS);
+        s.output(clock.nanoTime());
+        assertEquals(INITIAL_WINDOW, s.flightSize());
+    }
+
+    /** RFC 9293 section 3.7.4: a small segment waits while data is unacknowledged. */
+    @Test
+    void nagleHoldsTheSmallTailUntilTheAck() {
+        TcpSender s = sender(true, 65535);
+        s.buffer(bytes(2 * MSS + 100), 0, 2 * MSS + 100);
+        s.output(clock.nanoTime());
+        assertEquals(List.of(MSS, MSS), wire.data.stream().map(Sent::len).toList());
+        s.acknowledge(FIRST + 2 * MSS);
+        s.output(clock.nanoTime());
+        assertEquals(List.of(MSS, MSS, 100), wire.data.stream().map(Sent::len).toList());
+    }
+
+    @Test
+    void nagleOffSendsTheSmallTailAtOnce() {
+        TcpSender s = sender(true, 65535);
+        s.nagle(false);
+        s.buffer(bytes(MSS + 1), 0, MSS + 1);
+        s.output(clock.nanoTime());
+        assertEquals(List.of(MSS, 1), wire.data.stream().map(Sent::len).toList());
+    }
+
+    @Test
+    void aZeroWindowStartsThePersistTimerAndSendsNothing() {
+        TcpSender s = sender(false, 0);
+        s.buffer(bytes(100), 0, 100);
+        assertFalse(s.output(clock.nanoTime()));
+        assertTrue(wire.data.isEmpty());
+        assertEquals(1, wire.zeroWindows);
+        // RFC 9293 section 3.10.7.4: a newer segment's window replaces it; the opening is reported.
+        assertTrue(s.updateWindow(1, FIRST, 65535));
+        assertTrue(s.output(clock.nanoTime()));
+        assertEquals(100, wire.data.getFirst().len());
+    }
+
+    @Test
+    void anOlderSegmentDoesNotMoveTheWindow() {
+        TcpSender s = sender(false, 65535);
+        s.updateWindow(10, FIRST, 4000);
+        assertFalse(s.updateWindow(9, FIRST, 0));
+        assertEquals(4000, s.sndWnd());
+    }
+
+    @Test
+    void theFinFollowsTheLastByte() {
+        TcpSender s = sender(false, 65535);
+        s.buffer(bytes(300), 0, 300);
+        s.queueFin();
+        s.output(clock.nanoTime());
+        assertEquals(List.of(FIRST + 300), wire.fins);
+        assertEquals(FIRST + 301, s.sndMax());
+        assertTrue(s.finSent());
+        // An acknowledgment of everything but the FIN frees the data only.
+        assertEquals(300, s.acknowledge(FIRST + 301));
+        assertEquals(0, s.buffered());
+    }
+
+    @Test
+    void aTimeoutResendsTheFirstSegmentThenGoesBackN() {
+        TcpSender s = sender(false, 65535);
+        s.buffer(bytes(4 * MSS), 0, 4 * MSS);
+        s.output(clock.nanoTime());
+        wire.data.clear();
+        s.retransmitOnTimeout(clock.nanoTime());
+        assertEquals(List.of(FIRST), wire.data.stream().map(Sent::seq).toList());
+        assertEquals(1, stats.retransmits.value());
+        // RFC 5681 section 3.1: cwnd is one segment now; the ACK of the first lets two more go.
+        s.acknowledge(FIRST + MSS);
+        s.recovery().newDataAcked(MSS, -1, clock.nanoTime());
+        s.output(clock.nanoTime());
+        assertEquals(List.of(FIRST, FIRST + MSS, FIRST + 2 * MSS),
+                wire.data.stream().map(Sent::seq).toList());
+    }
+
+    /** RFC 5681 section 3.2 / RFC 6675: the third duplicate ACK retransmits SND.UNA and starts recovery. */
+    @Test
+    void threeDuplicateAcksStartFastRetransmit() {
+        TcpSender s = sender(false, 65535);
+        s.buffer(bytes(6 * MSS), 0, 6 * MSS);
+        s.output(clock.nanoTime());
+        wire.data.clear();
+        LossRecovery r = s.recovery();
+        r.duplicateAck(false, clock.nanoTime());
+        r.duplicateAck(false, clock.nanoTime());
+        assertFalse(r.inRecovery());
+        assertTrue(wire.data.isEmpty());
+        r.duplicateAck(false, clock.nanoTime());
+        assertTrue(r.inRecovery());
+        assertEquals(List.of(FIRST), wire.data.stream().map(Sent::seq).toList());
+        assertEquals(1, stats.fastRetransmit.value());
+        assertEquals(1, stats.fastRecovery.value());
+        // RFC 6582 section 3.2 step 3: acknowledging everything sent ends recovery.
+        s.acknowledge(FIRST + 6 * MSS);
+        r.newDataAcked(6 * MSS, -1, clock.nanoTime());
+        assertFalse(r.inRecovery());
+    }
+
+    /** RFC 6675 section 5: SACKed data beyond DupThresh segments marks SND.UNA lost on the first duplicate. */
+    @Test
+    void sackedDataMarksTheFirstSegmentLost() {
+        TcpSender s = sender(false, 65535);
+        s.buffer(bytes(6 * MSS), 0, 6 * MSS);
+        s.output(clock.nanoTime());
+        wire.data.clear();
+        LossRecovery r = s.recovery();
+        TcpOptions o = new TcpOptions();
+        o.sackCount = 1;
+        o.sackStart[0] = FIRST + MSS;
+        o.sackEnd[0] = FIRST + 4 * MSS;
+        r.sackArrived(FIRST, o);
+        r.duplicateAck(true, clock.nanoTime());
+        assertTrue(r.inRecovery());
+        assertEquals(1, stats.sackRecovery.value());
+        assertEquals(FIRST, wire.data.getFirst().seq());
+        assertEquals(MSS, wire.data.getFirst().len());
+        // RFC 6675 section 4: the three SACKed segments have left the network; the repair and the
+        // two segments after the SACKed range are in it.
+        assertEquals(3 * MSS, r.pipe());
+    }
+
+    /** A pure ACK from the peer: no data, window {@code window}, newer than the last by sequence. */
+    private static Segment ack(int ack, int window, int peerSeq) {
+        Segment seg = new Segment();
+        seg.sequence = peerSeq;
+        seg.acknowledgment = ack;
+        seg.flags = dev.loomstack.packet.TcpHeader.ACK;
+        seg.window = window;
+        return seg;
+    }
+
+    /**
+     * RFC 5681 section 2: only an ACK that carries no data, leaves the window alone and arrives
+     * with data outstanding is a duplicate; the third starts fast retransmit.
+     */
+    @Test
+    void ackArrivedTellsNewDataFromDuplicates() {
+        TcpSender s = sender(false, 65535);
+        s.buffer(bytes(6 * MSS), 0, 6 * MSS);
+        s.output(clock.nanoTime());
+        wire.data.clear();
+        assertTrue(s.ackArrived(ack(FIRST + MSS, 65535, 1), clock.nanoTime()));
+        assertEquals(FIRST + MSS, s.sndUna());
+        // A window change makes it a window update, not a duplicate.
+        assertFalse(s.ackArrived(ack(FIRST + MSS, 60000, 1), clock.nanoTime()));
+        for (int i = 0; i < 3; i++) {
+            assertFalse(s.ackArrived(ack(FIRST + MSS, 60000, 1), clock.nanoTime()));
+        }
+        assertTrue(s.recovery().inRecovery());
+        assertEquals(FIRST + MSS, wire.data.getFirst().seq());
+    }
+
+    @Test
+    void ackArrivedReportsAZeroWindowOpening() {
+        TcpSender s = sender(false, 65535);
+        s.buffer(bytes(MSS), 0, MSS);
+        s.output(clock.nanoTime());
+        s.ackArrived(ack(FIRST + MSS, 0, 1), clock.nanoTime());
+        assertEquals(0, s.sndWnd());
+        assertEquals(0, wire.windowOpenings);
+        s.ackArrived(ack(FIRST + MSS, 1000, 2), clock.nanoTime());
+        assertEquals(1, wire.windowOpenings);
+    }
+
+    private static TcpOptions sack(int... edges) {
+        TcpOptions o = new TcpOptions();
+        o.sackCount = edges.length / 2;
+        for (int i = 0; i < o.sackCount; i++) {
+            o.sackStart[i] = edges[2 * i];
+            o.sackEnd[i] = edges[2 * i + 1];
+        }
+        return o;
+    }
+
+    /** RFC 6582 section 3.2 step 5: without SACK, a partial ACK retransmits the next hole at once. */
+    @Test
+    void aPartialAckRepairsTheNextHoleWithoutSack() {
+        TcpSender s = sender(false, 65535);
+        s.buffer(bytes(6 * MSS), 0, 6 * MSS);
+        s.output(clock.nanoTime());
+        LossRecovery r = s.recovery();
+        for (int i = 0; i < SackScoreboard.DUP_THRESH; i++) {
+            r.duplicateAck(false, clock.nanoTime());
+        }
+        wire.data.clear();
+        // The repair of the first segment arrived and so did the second; the third was lost too.
+        int acked = s.acknowledge(FIRST + 2 * MSS);
+        r.newDataAcked(acked, -1, clock.nanoTime());
+        assertTrue(r.inRecovery());
+        assertEquals(List.of(FIRST + 2 * MSS), wire.data.stream().map(Sent::seq).toList());
+    }
+
+    /**
+     * The repair of SND.UNA is watched: once data sent after it is SACKed while SND.UNA stays put,
+     * the repair was lost too and goes again, without waiting for the RTO.
+     */
+    @Test
+    void aLostRepairOfSndUnaGoesAgainWithoutATimeout() {
+        TcpSender s = sender(false, 65535);
+        s.buffer(bytes(6 * MSS), 0, 6 * MSS);
+        s.output(clock.nanoTime());
+        LossRecovery r = s.recovery();
+        wire.data.clear();
+        r.sackArrived(FIRST, sack(FIRST + MSS, FIRST + 5 * MSS));
+        r.duplicateAck(true, clock.nanoTime());
+        assertEquals(List.of(FIRST), wire.data.stream().map(Sent::seq).toList());
+        // More to send: recovery sends it as pipe allows (RFC 6675 section 5 step C).
+        s.buffer(bytes(2 * MSS), 0, 2 * MSS);
+        s.output(clock.nanoTime());
+        assertEquals(List.of(FIRST, FIRST + 6 * MSS), wire.data.stream().map(Sent::seq).toList());
+        // That new segment is SACKed, the repair of SND.UNA is not: it was lost.
+        wire.data.clear();
+        r.sackArrived(FIRST, sack(FIRST + 6 * MSS, FIRST + 7 * MSS, FIRST + MSS, FIRST + 5 * MSS));
+        s.output(clock.nanoTime());
+        assertEquals(FIRST, wire.data.getFirst().seq());
+        assertTrue(r.inRecovery());
+    }
+}
