@@ -85,6 +85,8 @@ public final class Stats {
         public final StatCounter tlpRecovery = new StatCounter();
         public final StatCounter slowStartRetransmits = new StatCounter();
         public final StatCounter fastRetransmit = new StatCounter();
+        /** Segments RACK marked lost (not part of Tailscale's export). */
+        public final StatCounter rackLostSegments = new StatCounter();
         public final StatCounter timeouts = new StatCounter();
         public final StatCounter checksumErrors = new StatCounter();
         public final StatCounter failedPortReservations = new StatCounter();
@@ -244,29 +246,31 @@ public final class Stats {
             new Stat("counter_tcp_resets_received", "TCP resets received", s -> s.tcp.resetsReceived),
             new Stat("counter_tcp_retransmits", "TCP segments retransmitted (RFC 6298 timeouts, fast retransmit, "
                     + "SACK and tail-loss recovery)", s -> s.tcp.retransmits),
-            new Stat("counter_tcp_fast_recovery", "TCP fast-recovery episodes entered (RFC 5681 section 3.2)",
-                    s -> s.tcp.fastRecovery),
-            new Stat("counter_tcp_sack_recovery", "TCP SACK-based loss-recovery episodes entered (RFC 6675)",
-                    s -> s.tcp.sackRecovery),
+            new Stat("counter_tcp_fast_recovery", "TCP fast-recovery episodes entered on three duplicate ACKs, with "
+                    + "peers that do not SACK (RFC 5681 section 3.2, RFC 6582)", s -> s.tcp.fastRecovery),
+            new Stat("counter_tcp_sack_recovery", "TCP fast-recovery episodes entered on losses RACK found with SACK "
+                    + "(RFC 8985, RFC 6937)", s -> s.tcp.sackRecovery),
             new Stat("counter_tcp_tlp_recovery", "TCP tail-loss probes sent (RFC 8985 section 7)",
                     s -> s.tcp.tlpRecovery),
             new Stat("counter_tcp_slow_start_retransmits", "TCP segments retransmitted in slow start after a "
                     + "retransmission timeout", s -> s.tcp.slowStartRetransmits),
-            new Stat("counter_tcp_fast_retransmit", "TCP segments retransmitted on duplicate ACKs (RFC 5681 "
-                    + "section 3.2)", s -> s.tcp.fastRetransmit),
+            new Stat("counter_tcp_fast_retransmit", "TCP segments retransmitted during loss recovery because they "
+                    + "were found lost (RACK or duplicate ACKs)", s -> s.tcp.fastRetransmit),
+            new Stat("counter_tcp_rack_lost_segments", "TCP segments RACK marked lost: a segment sent later was "
+                    + "delivered more than a round trip plus the reordering window after it (RFC 8985 section 6.2)",
+                    s -> s.tcp.rackLostSegments),
             new Stat("counter_tcp_timeouts", "TCP retransmission timer expiries (RFC 6298)", s -> s.tcp.timeouts),
             new Stat("counter_tcp_checksum_errors", "TCP segments dropped for a bad checksum (also counted as invalid "
                     + "segments)", s -> s.tcp.checksumErrors),
             new Stat("counter_tcp_failed_port_reservations",
                     "Outgoing TCP connections that found no free local port", s -> s.tcp.failedPortReservations),
             new Stat("counter_tcp_segments_acked_with_dsack",
-                    "Tailscale's key; always 0 here: D-SACK (RFC 2883) is not interpreted",
+                    "TCP ACKs received reporting a duplicate segment by D-SACK (RFC 2883): a needless retransmission",
                     s -> s.tcp.segmentsAckedWithDsack),
-            new Stat("counter_tcp_spurious_recovery",
-                    "Tailscale's key; always 0 here: spurious recoveries are not detected", s -> s.tcp.spuriousRecovery),
-            new Stat("counter_tcp_spurious_rto_recovery",
-                    "Tailscale's key; always 0 here: spurious timeouts are not detected (no RFC 5682)",
-                    s -> s.tcp.spuriousRtoRecovery),
+            new Stat("counter_tcp_spurious_recovery", "TCP fast recoveries found needless (every retransmission "
+                    + "D-SACKed, or an older timestamp echoed) and undone (RFC 3708)", s -> s.tcp.spuriousRecovery),
+            new Stat("counter_tcp_spurious_rto_recovery", "TCP retransmission timeouts found spurious (the ACK echoes "
+                    + "a timestamp older than the retransmission, RFC 3522) and undone", s -> s.tcp.spuriousRtoRecovery),
             new Stat("counter_tcp_forward_max_in_flight_drop",
                     "SYNs to forwarded destinations dropped at the global in-flight limit (the client retries)",
                     s -> s.tcp.forwardMaxInFlightDrop),

@@ -2,8 +2,8 @@ package dev.loomstack.tcp;
 
 /**
  * A sender's congestion controller (one per connection). The sender owns loss detection and
- * recovery (RFC 6675 / RFC 6582); the controller owns {@code cwnd} and {@code ssthresh} and how
- * they move. All sizes are bytes; times come from the stack's clock.
+ * recovery (RFC 8985, RFC 6937, RFC 6582); the controller owns {@code cwnd} and {@code ssthresh}
+ * and how they move. All sizes are bytes; times come from the stack's clock.
  */
 public interface CongestionControl {
     /** Bytes the sender may have in flight. */
@@ -26,6 +26,19 @@ public interface CongestionControl {
 
     /** The retransmission timer expired (RFC 5681 section 3.1 equation 4). */
     void onRetransmitTimeout(int flightSize, long nowNanos);
+
+    /**
+     * The timer expired again before the loss episode of the last expiry ended: RFC 5681 section
+     * 3.1 holds ssthresh when the segment was already retransmitted by the timer; the window goes
+     * back to one segment.
+     */
+    void onRepeatedTimeout(long nowNanos);
+
+    /**
+     * The last reduction was needless, found by D-SACK or by timestamps (RFC 3708, RFC 3522): the
+     * window and threshold go back to at least what they were before it.
+     */
+    void undo(int priorCwnd, int priorSsthresh);
 
     /** The connection was idle for longer than an RTO (RFC 5681 section 4.1, restart window). */
     void onIdleRestart(long nowNanos);

@@ -17,6 +17,8 @@ public final class Cubic implements CongestionControl {
     private int cwnd;
     private int ssthresh = Integer.MAX_VALUE;
     private double wMax;
+    /** W_max before the latest reduction, for {@link #undo}. */
+    private double wMaxBeforeReduction;
     private double k;
     private double wEst;
     private long epochStart = -1;
@@ -87,6 +89,7 @@ public final class Cubic implements CongestionControl {
     private void reduce(int flightSize) {
         double segments = (double) cwnd / mss;
         epochStart = -1;
+        wMaxBeforeReduction = wMax;
         // Section 4.7: fast convergence releases bandwidth when the share keeps shrinking.
         wMax = segments < wMax ? segments * (1 + BETA) / 2 : segments;
         ssthresh = Math.max((int) (cwnd * BETA), 2 * mss);
@@ -108,6 +111,24 @@ public final class Cubic implements CongestionControl {
         // Section 4.8: as for a loss, then the loss window of RFC 5681.
         reduce(flightSize);
         cwnd = mss;
+    }
+
+    @Override
+    public void onRepeatedTimeout(long nowNanos) {
+        cwnd = mss;
+        epochStart = -1;
+    }
+
+    /**
+     * Back to the window before the needless reduction; W_max returns with it (the reduction had
+     * moved it to the window at the false loss), so the next epoch grows from the real plateau.
+     */
+    @Override
+    public void undo(int priorCwnd, int priorSsthresh) {
+        cwnd = Math.max(cwnd, priorCwnd);
+        ssthresh = Math.max(ssthresh, priorSsthresh);
+        wMax = Math.max(wMax, wMaxBeforeReduction);
+        epochStart = -1;
     }
 
     @Override

@@ -4,193 +4,471 @@ import dev.loomstack.packet.TcpOptions;
 import dev.loomstack.stack.Stats;
 
 /**
- * Loss detection and recovery short of a timeout: the SACK scoreboard (RFC 2018 section 5), fast
- * retransmit on three duplicate ACKs or on SACKed data beyond {@code DupThresh} segments (RFC 5681
- * section 3.2, RFC 6675 section 5 IsLost), recovery with NewReno partial acknowledgments when the
- * peer gives no SACK (RFC 6582 section 3.2) and the RFC 6675 section 5 pipe / NextSeg rules when it
- * does, and a lost retransmission noticed when data sent after it is SACKed (the idea of RFC 8985
- * section 6.2's RACK, narrowed to the repair at SND.UNA).
- *
- * <p>The retransmission timeout itself belongs to {@link TcpSender#retransmitOnTimeout}; here it
- * only ends recovery. Called only under the endpoint's lock; not thread-safe on its own.
+ * Loss detection and recovery, one ACK at a time:
+ * <ul>
+ *   <li>the per-segment record ({@link SentSegments}) kept up to date from cumulative ACKs and
+ *       SACK blocks (RFC 2018 section 5);</li>
+ *   <li>loss detection by RACK (RFC 8985 section 6, {@link Rack}) when the peer SACKs, with its
+ *       reordering timer; by three duplicate ACKs and NewReno's partial ACKs (RFC 5681 section
+ *       3.2, RFC 6582 section 3.2) when it does not;</li>
+ *   <li>three states, as Linux names them: open; fast recovery, sending by Proportional Rate
+ *       Reduction (RFC 6937, {@link ProportionalRateReduction}) until SND.MAX at its start is
+ *       acknowledged; and timeout recovery after the retransmission timer fired (RFC 6298 section
+ *       5, RFC 8985 section 6.3), sending in slow start, lost segments first, never what the
+ *       receiver SACKed;</li>
+ *   <li>D-SACK (RFC 2883 section 4) read from every ACK: it widens RACK's reordering window and
+ *       shows retransmissions that were needless;</li>
+ *   <li>undo of a needless reduction (RFC 3708 section 4 with D-SACK, and the Eifel detection of
+ *       RFC 3522 with timestamps): a recovery whose every retransmission came back as a duplicate,
+ *       or a timeout answered by an echo of a timestamp older than the first retransmission, gives
+ *       back the window it took;</li>
+ *   <li>the outcome of a tail loss probe (RFC 8985 section 7.4): a probe that repaired a loss costs
+ *       the window a loss costs.</li>
+ * </ul>
+ * Called only under the endpoint's lock; not thread-safe on its own.
  */
-final class LossRecovery {
-    private final TcpSender sender;
-    private final Stats.TcpStats stats;
-    private final SackScoreboard scoreboard = new SackScoreboard();
-    private boolean inRecovery;
-    /** RFC 6582's "recover": SND.MAX when recovery began; acknowledging it ends recovery. */
-    private int recoverPoint;
-    /** RFC 6675's HighRxt: the highest sequence retransmitted in this recovery. */
-    private int highRxt;
-    /** SND.MAX when the hole at SND.UNA was last repaired; SACKs beyond it mean the repair was lost. */
-    private int repairEdge;
-    private boolean repairEdgeValid;
-    private int dupAcks;
+final class LossRecovery implements SentSegments.Delivery {
+    /** RFC 5681 section 3.2 and RFC 6675 section 2: DupThresh. */
+    static final int DUP_THRESH = 3;
 
-    LossRecovery(TcpSender sender, Stats.TcpStats stats) {
+    /** Where the sender stands with respect to loss. */
+    enum State {
+        /** No loss being repaired. */
+        OPEN,
+        /** Loss found by RACK or duplicate ACKs: repairs and new data paced by PRR. */
+        FAST_RECOVERY,
+        /** The retransmission timer fired: repairs and new data in slow start. */
+        TIMEOUT_RECOVERY
+    }
+
+    private final TcpSender sender;
+    private final NegotiatedOptions options;
+    private final Stats.TcpStats stats;
+    private final SentSegments sent = new SentSegments();
+    private final Rack rack = new Rack();
+    private final ProportionalRateReduction prr = new ProportionalRateReduction();
+    private State state = State.OPEN;
+    /** RFC 6582's "recover": SND.MAX when the episode began; acknowledging it ends the episode. */
+    private int recoverPoint;
+    private boolean hadEpisode;
+    private int dupAcks;
+    /** The FIN was sent, then taken for lost by the timeout: it goes again once the data before it is repaired. */
+    private boolean finLost;
+
+    // Undo (RFC 3708, RFC 3522): what the episode took, and the evidence it was needless.
+    private boolean undoPossible;
+    private int undoMarker;
+    private int priorCwnd;
+    private int priorSsthresh;
+    /** Retransmissions in this episode not yet shown needless by a D-SACK. */
+    private int undoRetransmits;
+    private boolean firstRetransmitStamped;
+    /** Our timestamp when the episode's first retransmission left. */
+    private int firstRetransmitTsVal;
+
+    // RFC 8985 section 7.4: the latest tail loss probe, until its outcome is known.
+    private boolean probeOutstanding;
+    private int probeEnd;
+    private boolean probeWasRetransmission;
+
+    // The ACK being processed, for the per-segment callback.
+    private long ackNow;
+    private int ackTsEcr;
+    private boolean ackHasEcho;
+
+    LossRecovery(TcpSender sender, NegotiatedOptions options, Stats.TcpStats stats) {
         this.sender = sender;
+        this.options = options;
         this.stats = stats;
     }
 
+    State state() {
+        return state;
+    }
+
     boolean inRecovery() {
-        return inRecovery;
+        return state != State.OPEN;
     }
 
-    SackScoreboard scoreboard() {
-        return scoreboard;
+    SentSegments sent() {
+        return sent;
     }
 
-    /** RFC 2018 section 5 / RFC 6675 section 4: records the SACK blocks an ACK of {@code ack} carried. */
-    void sackArrived(int ack, TcpOptions o) {
-        int sndUna = sender.sndUna();
-        scoreboard.update(sndUna, sender.sndMax(), o.sackStart, o.sackEnd, o.sackCount);
-        if (inRecovery && repairEdgeValid && ack == sndUna
-                && Seq.gt(scoreboard.highestSacked(sndUna), repairEdge)) {
-            // Data sent after the repair of SND.UNA has arrived but the repair has not: it was
-            // lost too (the idea of RFC 8985's RACK). Repair again rather than wait for the RTO.
-            repairEdgeValid = false;
-            highRxt = sndUna;
-        }
+    Rack rack() {
+        return rack;
     }
 
-    /** SND.UNA moved to {@code ack}: the scoreboard forgets what lies below. */
-    void ackTo(int ack) {
-        scoreboard.ackTo(ack);
+    /** RFC 6675 section 4's pipe, as counted by {@link SentSegments}: bytes thought to be in the network. */
+    int pipe() {
+        return Math.max(0, sender.flightSize() - sent.sackedBytes() - sent.lostBytes() + sent.retransmittedBytes());
     }
+
+    // ---- acknowledgments -----------------------------------------------------------------------------
 
     /**
-     * New data was acknowledged (SND.UNA already moved). Outside recovery the controller grows the
-     * window; inside, a full acknowledgment ends recovery (RFC 6582 section 3.2 step 3) and a
-     * partial one repairs the next hole (step 5).
+     * One acceptable ACK. SND.UNA has already moved to its acknowledgment number (by
+     * {@code dataAcked} data bytes, from {@code priorUna}); {@code duplicate} says whether it is
+     * an RFC 5681 section 2 duplicate ACK; {@code rttSample} is its RTT sample or -1.
+     *
+     * @return nanoseconds until RACK's reordering timer should fire (RFC 8985 section 6.3), or 0
      */
-    void newDataAcked(int dataAcked, long rttSample, long now) {
-        dupAcks = 0;
-        int sndUna = sender.sndUna();
-        int flight = sender.flightSize();
-        CongestionControl cc = sender.congestionControl();
-        if (inRecovery) {
-            if (Seq.geq(sndUna, recoverPoint)) {
-                // RFC 6582 section 3.2 step 3: a full acknowledgment ends recovery.
-                inRecovery = false;
-                cc.onRecoveryComplete(flight, now);
-            } else if (scoreboard.isEmpty() && Seq.gt(sndUna + sender.sendMss(), highRxt)) {
-                // RFC 6582 section 3.2 step 5: a partial ACK without SACK retransmits the next hole.
-                retransmitAt(sndUna);
-            } else if (Seq.lt(sndUna, highRxt)) {
-                // The new first hole was repaired already; watch that repair from here on.
-                repairEdge = sender.sndMax();
-                repairEdgeValid = true;
+    long ackArrived(TcpOptions o, int ack, int priorUna, int dataAcked, boolean duplicate, long rttSample, long now) {
+        boolean sack = options.sackOk();
+        ackNow = now;
+        ackHasEcho = options.tsOk() && o.hasTimestamps && o.tsEcr != 0;
+        ackTsEcr = o.tsEcr;
+        int sackedBefore = sent.sackedBytes();
+        boolean advanced = Seq.gt(ack, priorUna);
+        if (rttSample > 0) {
+            rack.rttSample(rttSample, now);
+        }
+        if (advanced) {
+            sent.acknowledge(ack, this);
+        }
+        boolean dsack = false;
+        if (sack && o.sackCount > 0) {
+            dsack = isDuplicateSack(o, ack);
+            for (int b = dsack ? 1 : 0; b < o.sackCount; b++) {
+                if (Seq.gt(o.sackEnd[b], ack) && Seq.leq(o.sackEnd[b], sender.sndMax())) {
+                    sent.sack(Seq.max(o.sackStart[b], ack), o.sackEnd[b], this);
+                }
             }
-        } else {
-            cc.onAck(dataAcked, rttSample, flight, now);
+            if (dsack) {
+                duplicateSackArrived(o.sackStart[0], o.sackEnd[0]);
+            }
         }
+        int delivered = dataAcked + (sent.sackedBytes() - sackedBefore);
+        if (probeOutstanding) {
+            probeOutcome(ack, advanced, dsack, now);
+        }
+        if (state == State.TIMEOUT_RECOVERY && advanced && mayUndo()) {
+            // RFC 3522 / RFC 3708: the timeout was spurious, the original flight had arrived.
+            undo(now);
+            stats.spuriousRtoRecovery.increment();
+            RecoveryEvent.emit("spurious-timeout-undone", this, sender);
+        }
+        boolean ended = false;
+        if (state != State.OPEN && Seq.geq(sender.sndUna(), recoverPoint)) {
+            endEpisode(now);
+            ended = true;
+        }
+        int marked;
+        if (sack) {
+            long reoWnd = rack.reorderWindow(state != State.OPEN, sent.sackedSegments(), sender.srttNanos());
+            marked = rack.detectLoss(sent, now, reoWnd);
+        } else {
+            marked = newRenoLoss(advanced, duplicate);
+        }
+        if (marked > 0) {
+            lossDetected(marked, now);
+        }
+        if (state == State.FAST_RECOVERY) {
+            prr.onAck(sack || !duplicate ? delivered : sender.sendMss(), pipe(),
+                    sender.congestionControl().slowStartThreshold(), sender.sendMss());
+        } else if (advanced && !ended) {
+            // Open, or in slow start after a timeout: the window grows (RFC 5681 section 3.1).
+            sender.congestionControl().onAck(dataAcked, rttSample, sender.flightSize(), now);
+        }
+        return sack ? rack.reorderTimeout() : 0;
+    }
+
+    /** RFC 8985 step 2 and 3 for one segment this ACK newly delivered (called by {@link SentSegments}). */
+    @Override
+    public void segment(int start, int end, long sentAt, boolean retransmitted) {
+        boolean echoesEarlier = retransmitted && ackHasEcho && Seq.lt(ackTsEcr, options.tsValAt(sentAt));
+        rack.delivered(end, sentAt, retransmitted, echoesEarlier, ackNow);
     }
 
     /**
-     * A duplicate ACK (RFC 5681 section 2). The third, or SACKed data showing SND.UNA lost (RFC 6675
-     * section 5), starts fast retransmit and recovery.
+     * RFC 2883 section 4: the first block reports a duplicate when it lies at or below the
+     * cumulative ACK, or inside the second block.
      */
-    void duplicateAck(boolean sackOk, long now) {
+    static boolean isDuplicateSack(TcpOptions o, int ack) {
+        int s0 = o.sackStart[0];
+        int e0 = o.sackEnd[0];
+        if (Seq.leq(e0, s0)) {
+            return false;
+        }
+        if (Seq.leq(e0, ack)) {
+            return true;
+        }
+        return o.sackCount > 1 && Seq.leq(o.sackStart[1], s0) && Seq.leq(e0, o.sackEnd[1]);
+    }
+
+    /**
+     * A D-SACK for [start, end): a copy arrived twice, so a retransmission of ours was needless.
+     * RACK's reordering window grows (RFC 8985 section 6.2 step 4) and, if the copy was one of
+     * this episode's retransmissions, one fewer stands between the episode and its undo.
+     */
+    private void duplicateSackArrived(int start, int end) {
+        stats.segmentsAckedWithDsack.increment();
+        rack.dsackArrived(sender.sndUna(), sender.sndMax());
+        if (undoPossible && undoRetransmits > 0 && Seq.gt(end, undoMarker)) {
+            int mss = Math.max(1, sender.sendMss());
+            undoRetransmits -= Math.max(1, (end - start + mss - 1) / mss);
+            if (undoRetransmits <= 0 && state != State.TIMEOUT_RECOVERY) {
+                // RFC 3708 section 4: every retransmission of the recovery arrived twice; no loss.
+                undo(ackNow);
+                stats.spuriousRecovery.increment();
+                RecoveryEvent.emit("spurious-recovery-undone", this, sender);
+            }
+        }
+    }
+
+    /** RFC 3708 / RFC 3522: whether the episode's reduction was needless. */
+    private boolean mayUndo() {
+        if (!undoPossible) {
+            return false;
+        }
+        if (undoRetransmits <= 0) {
+            return true;
+        }
+        // Eifel: the ACK echoes a timestamp from before the first retransmission, so an original got through.
+        return ackHasEcho && firstRetransmitStamped && Seq.lt(ackTsEcr, firstRetransmitTsVal);
+    }
+
+    /** Gives back what the episode took and forgets what it marked lost. */
+    private void undo(long now) {
+        sender.congestionControl().undo(priorCwnd, priorSsthresh);
+        sent.clearLostMarks();
+        finLost = false;
+        undoPossible = false;
+        if (state != State.OPEN) {
+            state = State.OPEN;
+            rack.recoveryEnded();
+        }
+    }
+
+    /** RFC 6582 section 3.2: no SACK, so duplicate ACKs and partial ACKs are all there is. */
+    private int newRenoLoss(boolean advanced, boolean duplicate) {
+        if (advanced) {
+            dupAcks = 0;
+            if (state == State.FAST_RECOVERY && !sent.isEmpty() && !sent.has(0, SentSegments.RETRANSMITTED)) {
+                // Step 5: a partial ACK shows the next hole.
+                return sent.markLost(0) ? 1 : 0;
+            }
+            return 0;
+        }
+        if (!duplicate || state != State.OPEN) {
+            return 0;
+        }
         dupAcks++;
-        if (inRecovery) {
-            return;
+        // Step 1: no new recovery until what the last one covered is acknowledged.
+        if (dupAcks < DUP_THRESH || sent.isEmpty() || (hadEpisode && Seq.lt(sender.sndUna(), recoverPoint))) {
+            return 0;
         }
-        int sndUna = sender.sndUna();
-        int sndMax = sender.sndMax();
-        boolean lost = dupAcks >= SackScoreboard.DUP_THRESH || (sackOk && scoreboard.isLost(sndUna, sender.sendMss()));
-        // RFC 6582 section 3.2 step 1: no new recovery until the previous one's data is acknowledged.
-        if (!lost || (recoverPoint != 0 && Seq.lt(sndUna, recoverPoint))) {
-            return;
+        return sent.markLost(0) ? 1 : 0;
+    }
+
+    /** Segments were marked lost: counted, and fast recovery begins unless an episode runs. */
+    private void lossDetected(int marked, long now) {
+        if (options.sackOk()) {
+            stats.rackLostSegments.add(marked);
         }
-        inRecovery = true;
-        recoverPoint = sndMax;
-        highRxt = sndUna;
-        sender.congestionControl().onLossDetected(sndMax - sndUna, now);
-        stats.fastRetransmit.increment();
-        if (sackOk && !scoreboard.isEmpty()) {
+        if (state == State.OPEN) {
+            enterFastRecovery(now);
+        } else {
+            RecoveryEvent.emit("lost", this, sender);
+        }
+    }
+
+    /** RFC 6675 section 5 / RFC 8985 section 6.2: loss found, fast recovery with PRR begins. */
+    private void enterFastRecovery(long now) {
+        startEpisode();
+        state = State.FAST_RECOVERY;
+        int flight = sender.flightSize();
+        sender.congestionControl().onLossDetected(flight, now);
+        prr.start(flight);
+        if (options.sackOk()) {
             stats.sackRecovery.increment();
         } else {
             stats.fastRecovery.increment();
         }
-        retransmitAt(sndUna);
+        RecoveryEvent.emit("fast-recovery", this, sender);
+    }
+
+    /** A new loss episode: its end is SND.MAX now; undo information is taken if none is held. */
+    private void startEpisode() {
+        if (state == State.OPEN) {
+            CongestionControl cc = sender.congestionControl();
+            undoPossible = true;
+            undoMarker = sender.sndUna();
+            priorCwnd = cc.congestionWindow();
+            priorSsthresh = cc.slowStartThreshold();
+            undoRetransmits = 0;
+            firstRetransmitStamped = false;
+        }
+        recoverPoint = sender.sndMax();
+        hadEpisode = true;
+        dupAcks = 0;
+    }
+
+    /** RFC 6582 section 3.2 step 3: everything the episode covered is acknowledged. */
+    private void endEpisode(long now) {
+        State was = state;
+        state = State.OPEN;
+        if (was == State.FAST_RECOVERY) {
+            if (mayUndo()) {
+                undo(now);
+                stats.spuriousRecovery.increment();
+                RecoveryEvent.emit("spurious-recovery-undone", this, sender);
+                return;
+            }
+            sender.congestionControl().onRecoveryComplete(sender.flightSize(), now);
+        }
+        rack.recoveryEnded();
+        RecoveryEvent.emit("recovered", this, sender);
+    }
+
+    // ---- timers -----------------------------------------------------------------------------------------
+
+    /**
+     * RFC 8985 section 6.3: the reordering timer fired; segments it waited on are lost now.
+     *
+     * @return nanoseconds until it should fire again, or 0
+     */
+    long reorderTimerFired(long now) {
+        if (!options.sackOk()) {
+            return 0;
+        }
+        ackNow = now;
+        long reoWnd = rack.reorderWindow(state != State.OPEN, sent.sackedSegments(), sender.srttNanos());
+        int marked = rack.detectLoss(sent, now, reoWnd);
+        if (marked > 0) {
+            lossDetected(marked, now);
+            if (state == State.FAST_RECOVERY) {
+                prr.onAck(0, pipe(), sender.congestionControl().slowStartThreshold(), sender.sendMss());
+            }
+        }
+        return rack.reorderTimeout();
     }
 
     /**
-     * Sends one segment during recovery, as RFC 6675 section 5 step (C) allows while pipe stays
-     * below cwnd: a lost hole first, else new data, else (NextSeg rule 3) any hole below the
-     * highest SACK.
+     * The retransmission timer fired (RFC 6298 section 5.4, RFC 8985 section 6.3): the window
+     * collapses (ssthresh only on the episode's first timeout, RFC 5681 section 3.1), the first
+     * unacknowledged segment and whatever was sent longer than RACK.rtt ago are lost, and timeout
+     * recovery resends them in slow start. The SACK record is kept (RFC 6675 section 5.1 allows
+     * it): what the receiver holds is not sent again.
+     */
+    void retransmitTimeout(long now) {
+        CongestionControl cc = sender.congestionControl();
+        if (state == State.TIMEOUT_RECOVERY) {
+            cc.onRepeatedTimeout(now);
+        } else {
+            cc.onRetransmitTimeout(sender.flightSize(), now);
+        }
+        startEpisode();
+        state = State.TIMEOUT_RECOVERY;
+        probeOutstanding = false;
+        long reoWnd = rack.reorderWindow(true, sent.sackedSegments(), sender.srttNanos());
+        rack.markLossesOnTimeout(sent, now, reoWnd);
+        if (sender.finSent() && Seq.leq(sender.sndUna(), sender.finSeq())) {
+            finLost = true;
+        }
+        RecoveryEvent.emit("timeout", this, sender);
+    }
+
+    /** RFC 8985 section 7.3: a tail loss probe went out; its outcome is judged by the ACKs that follow. */
+    void probeSent(boolean retransmission) {
+        probeOutstanding = true;
+        probeEnd = sender.sndMax();
+        probeWasRetransmission = retransmission;
+        RecoveryEvent.emit("tail-loss-probe", this, sender);
+    }
+
+    /**
+     * RFC 8985 section 7.4.2: a probe of new data, or one whose copy came back as a D-SACK,
+     * repaired nothing; one acknowledged without that, or beyond itself, repaired a loss, which
+     * costs the window a fast recovery would (entered and left at once).
+     */
+    private void probeOutcome(int ack, boolean advanced, boolean dsack, long now) {
+        if (Seq.lt(ack, probeEnd)) {
+            return;
+        }
+        if (!probeWasRetransmission || dsack) {
+            probeOutstanding = false;
+            return;
+        }
+        if (Seq.gt(ack, probeEnd) || !advanced) {
+            probeOutstanding = false;
+            if (state == State.OPEN) {
+                CongestionControl cc = sender.congestionControl();
+                cc.onLossDetected(sender.flightSize(), now);
+                cc.onRecoveryComplete(sender.flightSize(), now);
+                RecoveryEvent.emit("probe-repaired-loss", this, sender);
+            }
+        }
+    }
+
+    // ---- sending ---------------------------------------------------------------------------------------
+
+    /**
+     * Sends one segment during an episode: a lost segment first (RFC 6675 section 5 NextSeg rule
+     * 1), else new data, else the FIN taken for lost. Fast recovery sends what PRR allows; timeout
+     * recovery what the (slow-start) window allows over pipe.
      *
      * @return false when nothing may or can be sent now
      */
-    boolean sendOne() {
-        int sndUna = sender.sndUna();
-        int sndMax = sender.sndMax();
-        int sendMss = sender.sendMss();
-        int pipe = pipe();
-        if (pipe + sendMss > sender.congestionControl().congestionWindow() && pipe > 0) {
-            return false;
-        }
-        int hole = scoreboard.skipSacked(Seq.max(highRxt, sndUna));
-        int highSacked = scoreboard.highestSacked(sndUna);
-        if (!scoreboard.isEmpty() && Seq.lt(hole, highSacked) && scoreboard.isLost(hole, sendMss)) {
-            retransmitAt(hole);
-            highRxt = Seq.max(highRxt, hole + 1);
-            return true;
-        }
-        int usable = sndUna + sender.sndWnd() - sndMax;
-        int len = Math.min(sendMss, Math.min(usable, sender.dataEnd() - sndMax));
-        if (len <= 0) {
-            // RFC 6675 section 5 NextSeg rule 3: with nothing new to send, repair a hole
-            // below the highest SACK even before it counts as lost.
-            if (!scoreboard.isEmpty() && Seq.lt(hole, highSacked)) {
-                retransmitAt(hole);
-                highRxt = Seq.max(highRxt, hole + 1);
-                return true;
+    boolean sendOne(long now) {
+        int mss = sender.sendMss();
+        if (state == State.FAST_RECOVERY) {
+            if (!prr.maySend()) {
+                return false;
             }
-            return false;
+        } else {
+            int pipe = pipe();
+            if (pipe > 0 && pipe + mss > sender.congestionControl().congestionWindow()) {
+                return false;
+            }
         }
-        sender.sendData(sndMax, len, false);
+        int i = sent.nextToRepair();
+        int len;
+        if (i >= 0) {
+            len = retransmit(i, now);
+            stats.fastRetransmit.increment();
+        } else {
+            len = sender.sendNewData(mss);
+            if (len == 0) {
+                if (!finLost) {
+                    return false;
+                }
+                finLost = false;
+                sender.retransmitFin();
+                countRetransmit(now);
+                len = 1;
+            }
+        }
+        if (state == State.FAST_RECOVERY) {
+            prr.sent(len);
+        }
         return true;
     }
 
-    /** RFC 6675 section 4 pipe: bytes thought to be in the network. */
-    int pipe() {
-        int sndUna = sender.sndUna();
-        int outstanding = sender.sndMax() - sndUna;
-        int sacked = scoreboard.sackedBytes();
-        int highSacked = scoreboard.highestSacked(sndUna);
-        int lost = scoreboard.unsackedBytes(Seq.max(highRxt, sndUna), highSacked);
-        return Math.max(0, outstanding - sacked - lost);
+    /** Sends segment {@code i} of the record again; returns the bytes sent. */
+    int retransmit(int i, long now) {
+        int start = sent.start(i);
+        int len = sender.resend(start, sent.end(i) - start);
+        sent.retransmitted(i, now);
+        if (state != State.OPEN) {
+            countRetransmit(now);
+        }
+        return len;
     }
 
-    /**
-     * Retransmits one segment from {@code seq}, up to the next SACKed range; the FIN if that is
-     * what sits there. Repairing SND.UNA records SND.MAX so that a later SACK can show the repair lost.
-     */
-    void retransmitAt(int seq) {
-        int sndUna = sender.sndUna();
-        int sndMax = sender.sndMax();
-        if (seq == sndUna) {
-            repairEdge = sndMax;
-            repairEdgeValid = true;
-        }
-        int end = Seq.min(sndMax, scoreboard.nextSackedStart(seq, sndMax));
-        int dataEnd = sender.dataEnd();
-        int len = Math.min(sender.sendMss(), Math.max(0, Seq.min(end, dataEnd) - seq));
-        if (len > 0) {
-            int sent = sender.sendData(seq, len, true);
-            highRxt = Seq.max(highRxt, seq + sent);
-        } else if (sender.finSent() && seq == sender.finSeq()) {
-            sender.retransmitFin();
+    /** One more retransmission in this episode: the undo needs a D-SACK for each, or an older echo. */
+    private void countRetransmit(long now) {
+        undoRetransmits++;
+        if (!firstRetransmitStamped) {
+            firstRetransmitStamped = true;
+            firstRetransmitTsVal = options.tsValAt(now);
         }
     }
 
-    /** RFC 6298 section 5 / RFC 5681 section 3.1: a timeout ends recovery and forgets the scoreboard. */
-    void onRetransmitTimeout() {
-        inRecovery = false;
-        recoverPoint = sender.sndMax();
-        scoreboard.reset();
-        dupAcks = 0;
+    /** Everything sent is acknowledged or forgotten (the connection ends): nothing to recover. */
+    void reset() {
+        sent.clear();
+        state = State.OPEN;
+        probeOutstanding = false;
+        finLost = false;
     }
 }

@@ -97,7 +97,12 @@ final class NegotiatedOptions {
 
     /** Our TSval: milliseconds, offset at random per connection (RFC 7323 section 5.4). */
     int tsClock() {
-        return (int) (clock.nanoTime() / 1_000_000L) + tsOffset;
+        return tsValAt(clock.nanoTime());
+    }
+
+    /** The TSval a segment sent at {@code nanos} (the stack's clock) carried. */
+    int tsValAt(long nanos) {
+        return (int) (nanos / 1_000_000L) + tsOffset;
     }
 
     boolean sackOk() {

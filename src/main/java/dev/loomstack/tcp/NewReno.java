@@ -64,6 +64,19 @@ public final class NewReno implements CongestionControl {
     }
 
     @Override
+    public void onRepeatedTimeout(long nowNanos) {
+        cwnd = mss;
+        bytesAckedInAvoidance = 0;
+    }
+
+    @Override
+    public void undo(int priorCwnd, int priorSsthresh) {
+        cwnd = Math.max(cwnd, priorCwnd);
+        ssthresh = Math.max(ssthresh, priorSsthresh);
+        bytesAckedInAvoidance = 0;
+    }
+
+    @Override
     public void onIdleRestart(long nowNanos) {
         cwnd = Math.min(cwnd, initialWindow(mss));
     }

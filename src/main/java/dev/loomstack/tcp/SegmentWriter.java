@@ -64,6 +64,11 @@ final class SegmentWriter implements TcpSender.Wire {
     }
 
     @Override
+    public void lossDetectionTimer(long delayNanos) {
+        endpoint.timers.armReorder(delayNanos);
+    }
+
+    @Override
     public void zeroWindow() {
         endpoint.timers.startPersist();
     }

@@ -10,22 +10,23 @@ import dev.loomstack.stack.Stats;
 
 /**
  * The send half of a connection: the send sequence space of RFC 9293 section 3.3.1 (ISS, SND.UNA,
- * SND.NXT, SND.WND, SND.WL1, SND.WL2, plus SND.MAX, the highest sequence ever sent, which go-back-N
- * after a timeout needs), the send buffer, and deciding what goes out next:
+ * SND.WND, SND.WL1, SND.WL2, and SND.MAX, the highest sequence sent, which is SND.NXT too: what is
+ * sent again is taken from the record of segments sent, never by moving SND.NXT back), the send
+ * buffer, and deciding what goes out next:
  * <ul>
  *   <li>segmentation to the MSS less the options carried (RFC 9293 section 3.7.1, RFC 6691);</li>
- *   <li>the usable window, min(cwnd, SND.WND) less what is in flight (RFC 5681 section 3.1,
- *       RFC 9293 section 3.8.6);</li>
+ *   <li>the usable window: cwnd less what is in flight as RFC 6675 section 4 counts it (pipe),
+ *       within SND.WND (RFC 5681 section 3.1, RFC 9293 section 3.8.6);</li>
  *   <li>Nagle's algorithm (RFC 9293 section 3.7.4);</li>
  *   <li>the FIN after the last byte (RFC 9293 section 3.10.4);</li>
  *   <li>the send window update rule (RFC 9293 section 3.10.7.4);</li>
  *   <li>one timed segment at a time for RTT samples without timestamps, with Karn's rule
  *       (RFC 6298 section 3);</li>
- *   <li>restart after idle (RFC 5681 section 4.1) and, on a retransmission timeout, the
- *       retransmission of the first unacknowledged segment and go-back-N from there, skipping
- *       SACKed data (RFC 6298 section 5.4, RFC 6675 section 5.1).</li>
+ *   <li>restart after idle (RFC 5681 section 4.1);</li>
+ *   <li>the tail loss probe's segment (RFC 8985 section 7.3).</li>
  * </ul>
- * Loss detection and recovery sit in {@link LossRecovery}, which this class consults while sending.
+ * Loss detection and recovery sit in {@link LossRecovery}, which this class consults on every ACK
+ * and while sending; what it sends again goes through {@link #resend}.
  * The segments themselves are built by the endpoint behind {@link Wire}. Called only under the
  * endpoint's lock; not thread-safe on its own.
  */
@@ -49,6 +50,9 @@ final class TcpSender {
 
         /** The peer's window opened from zero: zero-window probes stop. */
         void windowOpened();
+
+        /** RACK waits on segments that may yet arrive: look again after {@code delayNanos} (RFC 8985 section 6.3). */
+        void lossDetectionTimer(long delayNanos);
     }
 
     /** Most segments one {@link #output} call sends before it yields (bounds the time under the lock). */
@@ -65,7 +69,7 @@ final class TcpSender {
 
     private int iss;
     private int sndUna;
-    private int sndNxt;
+    /** SND.MAX, the sequence after the highest sent; with retransmissions taken from the record of segments sent, it is SND.NXT too. */
     private int sndMax;
     private int sndWnd;
     private int sndWl1;
@@ -91,7 +95,7 @@ final class TcpSender {
         this.stats = stats;
         this.clock = clock;
         this.wire = wire;
-        this.recovery = new LossRecovery(this, stats);
+        this.recovery = new LossRecovery(this, options, stats);
     }
 
     // ---- synchronization -------------------------------------------------------------------------
@@ -100,8 +104,7 @@ final class TcpSender {
     void open(int initialSendSequence) {
         iss = initialSendSequence;
         sndUna = iss;
-        sndNxt = iss + 1;
-        sndMax = sndNxt;
+        sndMax = iss + 1;
     }
 
     /** What the options of both SYNs settled: the peer's window scale, the segment size, the controller. */
@@ -141,46 +144,43 @@ final class TcpSender {
 
     /**
      * The acknowledgment of an acceptable segment (RFC 9293 section 3.10.7.4, fifth check, once the
-     * endpoint's RFC 5961 section 5.2 checks passed): SACK blocks to the scoreboard, then either new
-     * data acknowledged, with its RTT sample (RFC 6298 section 3, RFC 7323 section 4) and recovery or
-     * window growth, or a duplicate ACK (RFC 5681 section 2), then the send window.
+     * endpoint's RFC 5961 section 5.2 checks passed): new data acknowledged, with its RTT sample
+     * (RFC 6298 section 3, RFC 7323 section 4), then loss detection and recovery over the ACK and
+     * its SACK blocks ({@link LossRecovery}), then the send window.
      *
      * @return whether SND.UNA advanced (the endpoint restarts the RTO and wakes writers)
      */
     boolean ackArrived(Segment seg, long now) {
         TcpOptions o = seg.options;
         int ack = seg.acknowledgment;
-        if (options.sackOk() && o.sackCount > 0) {
-            recovery.sackArrived(ack, o);
-        }
         int window = seg.window << sndShift;
+        int priorUna = sndUna;
         boolean advanced = Seq.gt(ack, sndUna);
+        // RFC 5681 section 2: a duplicate ACK carries no data, leaves the window and SND.UNA alone.
+        boolean duplicate = !advanced && ack == sndUna && seg.payloadLength == 0 && !seg.has(FIN)
+                && window == sndWnd && sndMax != sndUna;
+        int dataAcked = 0;
+        long sample = -1;
         if (advanced) {
-            newDataAcked(ack, o, now);
-        } else if (ack == sndUna && seg.payloadLength == 0 && !seg.has(FIN) && window == sndWnd
-                && sndMax != sndUna) {
-            recovery.duplicateAck(options.sackOk(), now);
+            dataAcked = acknowledge(ack);
+            if (options.tsOk() && o.hasTimestamps && o.tsEcr != 0) {
+                sample = options.rttFromEcho(o.tsEcr);
+            } else {
+                sample = timedSample(ack, now);
+            }
+            if (sample > 0) {
+                rtt.sample(sample);
+            }
+        }
+        long reorderTimeout = recovery.ackArrived(o, ack, priorUna, dataAcked, duplicate, sample, now);
+        if (reorderTimeout > 0) {
+            wire.lossDetectionTimer(reorderTimeout);
         }
         // RFC 9293 section 3.10.7.4: update the send window from the newest segment.
         if (updateWindow(seg.sequence, ack, window)) {
             wire.windowOpened();
         }
         return advanced;
-    }
-
-    private void newDataAcked(int ack, TcpOptions o, long now) {
-        int dataAcked = acknowledge(ack);
-        recovery.ackTo(ack);
-        long sample;
-        if (options.tsOk() && o.hasTimestamps && o.tsEcr != 0) {
-            sample = options.rttFromEcho(o.tsEcr);
-        } else {
-            sample = timedSample(ack, now);
-        }
-        if (sample > 0) {
-            rtt.sample(sample);
-        }
-        recovery.newDataAcked(dataAcked, sample, now);
     }
 
     /**
@@ -212,9 +212,6 @@ final class TcpSender {
         int dataAcked = Seq.gt(ack, dataEnd) ? dataEnd - sndUna : acked;
         sendBuffer.skip(dataAcked);
         sndUna = ack;
-        if (Seq.lt(sndNxt, sndUna)) {
-            sndNxt = sndUna;
-        }
         return dataAcked;
     }
 
@@ -231,8 +228,9 @@ final class TcpSender {
     // ---- sending ---------------------------------------------------------------------------------
 
     /**
-     * Sends what the windows allow (RFC 9293 section 3.8.6; RFC 6675 section 5 during recovery),
-     * the FIN when its turn comes, and starts the persist timer on a zero window.
+     * Sends what the windows allow (RFC 9293 section 3.8.6, with in flight counted as RFC 6675's
+     * pipe; {@link LossRecovery#sendOne} during recovery), the FIN when its turn comes, and starts
+     * the persist timer on a zero window.
      *
      * @return whether anything went out
      */
@@ -242,55 +240,26 @@ final class TcpSender {
             cc.onIdleRestart(now);
         }
         boolean sent = false;
-        SackScoreboard scoreboard = recovery.scoreboard();
         for (int guard = 0; guard < MAX_SEGMENTS_PER_OUTPUT; guard++) {
-            int dataEnd = dataEnd();
             if (recovery.inRecovery()) {
-                if (!recovery.sendOne()) {
+                if (!recovery.sendOne(now)) {
                     break;
                 }
                 sent = true;
                 continue;
             }
-            int window = Math.min(cc.congestionWindow(), sndWnd);
-            int inFlight = sndNxt - sndUna;
-            int usable = window - inFlight;
-            if (Seq.lt(sndNxt, sndMax)) {
-                // Go-back-N after a timeout, skipping what the receiver holds.
-                int from = scoreboard.skipSacked(sndNxt);
-                if (Seq.geq(from, sndMax)) {
-                    sndNxt = sndMax;
-                    continue;
-                }
-                if (usable <= 0) {
-                    break;
-                }
-                if (finSent && from == finSeq) {
-                    wire.emitFin(finSeq);
-                    stats.retransmits.increment();
-                    sndNxt = sndMax;
-                    sent = true;
-                    continue;
-                }
-                int end = Seq.min(scoreboard.nextSackedStart(from, sndMax), dataEnd);
-                int len = Math.min(Math.min(sendMss, usable), end - from);
-                if (len <= 0) {
-                    sndNxt = sndMax;
-                    continue;
-                }
-                sndNxt = from;
-                sendData(from, len, true);
-                sent = true;
-                continue;
-            }
-            int avail = dataEnd - sndNxt;
+            int dataEnd = dataEnd();
+            int usable = Math.min(cc.congestionWindow() - recovery.pipe(), sndUna + sndWnd - sndMax);
+            int avail = dataEnd - sndMax;
             int len = Math.min(Math.min(sendMss, avail), usable);
             if (len > 0) {
                 // Nagle (RFC 9293 section 3.7.4): hold a small segment while data is unacknowledged.
                 if (len < sendMss && len == avail && nagle && sndMax != sndUna && !finQueued) {
                     break;
                 }
-                sendData(sndNxt, len, false);
+                if (sendNewData(len) == 0) {
+                    break;
+                }
                 sent = true;
                 continue;
             }
@@ -298,8 +267,7 @@ final class TcpSender {
                 finSeq = dataEnd;
                 finSent = true;
                 wire.emitFin(finSeq);
-                sndNxt = finSeq + 1;
-                sndMax = sndNxt;
+                sndMax = finSeq + 1;
                 wire.segmentSent(true);
                 sent = true;
             }
@@ -313,67 +281,74 @@ final class TcpSender {
     }
 
     /**
-     * Sends up to {@code len} bytes of data starting at {@code seq}; returns how many went out.
-     * SACK blocks take their room from the MSS (RFC 9293 section 3.7.1, RFC 6691: the sender
-     * reduces the data for the options it includes), or the segment would exceed the path MTU.
+     * Sends up to {@code max} bytes of new data at SND.MAX, as the peer's window and the record of
+     * segments in flight allow. SACK blocks take their room from the MSS (RFC 9293 section 3.7.1,
+     * RFC 6691: the sender reduces the data for the options it includes).
+     *
+     * @return the bytes sent, 0 if none could be
      */
-    int sendData(int seq, int len, boolean retransmission) {
-        len = Math.min(len, sendMss - wire.sackOptionRoom());
-        int end = seq + len;
-        boolean last = end == dataEnd();
-        int flags = ACK | (last ? PSH : 0);
-        lastSendNanos = clock.nanoTime();
-        wire.emitData(seq, flags, seq - sndUna, len);
-        if (retransmission || Seq.lt(seq, sndMax)) {
-            stats.retransmits.increment();
-            if (cc.congestionWindow() < cc.slowStartThreshold()) {
-                stats.slowStartRetransmits.increment();
-            }
-            if (rttStart >= 0 && Seq.leq(seq, rttSeq)) {
-                // Karn: a retransmitted segment gives no RTT sample.
-                rttStart = -1;
-            }
-        } else if (rttStart < 0 && !options.tsOk()) {
+    int sendNewData(int max) {
+        int len = Math.min(Math.min(max, sendMss - wire.sackOptionRoom()),
+                Math.min(dataEnd() - sndMax, sndUna + sndWnd - sndMax));
+        if (len <= 0 || recovery.sent().isFull()) {
+            return 0;
+        }
+        int seq = sndMax;
+        long now = clock.nanoTime();
+        lastSendNanos = now;
+        emit(seq, len);
+        if (rttStart < 0 && !options.tsOk()) {
             // Without timestamps (RFC 7323 section 4) one segment at a time is timed.
             rttSeq = seq;
-            rttStart = clock.nanoTime();
+            rttStart = now;
         }
-        boolean newData = Seq.gt(end, sndMax);
-        if (newData) {
-            sndMax = end;
-        }
-        // New data and go-back-N retransmissions advance SND.NXT; recovery's hole repairs do not.
-        if (Seq.geq(seq, sndNxt)) {
-            sndNxt = end;
-        }
-        wire.segmentSent(newData);
+        sndMax = seq + len;
+        recovery.sent().sent(seq, seq + len, now);
+        wire.segmentSent(true);
         return len;
+    }
+
+    /**
+     * Sends {@code len} bytes from {@code seq} again (at most what one segment carries); counted,
+     * and never timed (Karn's rule, RFC 6298 section 3).
+     *
+     * @return the bytes sent
+     */
+    int resend(int seq, int len) {
+        len = Math.min(len, sendMss - wire.sackOptionRoom());
+        lastSendNanos = clock.nanoTime();
+        emit(seq, len);
+        stats.retransmits.increment();
+        if (cc.congestionWindow() < cc.slowStartThreshold()) {
+            stats.slowStartRetransmits.increment();
+        }
+        if (rttStart >= 0 && Seq.leq(seq, rttSeq)) {
+            rttStart = -1;
+        }
+        wire.segmentSent(false);
+        return len;
+    }
+
+    private void emit(int seq, int len) {
+        boolean last = seq + len == dataEnd();
+        wire.emitData(seq, ACK | (last ? PSH : 0), seq - sndUna, len);
     }
 
     /** Sends the FIN again: it sits at {@code finSeq}, after the last byte of data. */
     void retransmitFin() {
         wire.emitFin(finSeq);
         stats.retransmits.increment();
+        wire.segmentSent(false);
     }
 
     /**
-     * RFC 6298 section 5.4 and RFC 5681 section 3.1: after a retransmission timeout the window
-     * collapses, recovery and the SACK scoreboard are forgotten (RFC 6675 section 5.1 allows
-     * keeping it; this sender does not), the earliest unacknowledged segment goes again and
-     * go-back-N follows from there.
+     * RFC 6298 section 5.4: the retransmission timer expired. Recovery marks what is lost
+     * ({@link LossRecovery#retransmitTimeout}) and the first of it goes again now.
      */
     void retransmitOnTimeout(long now) {
-        cc.onRetransmitTimeout(sndMax - sndUna, now);
-        recovery.onRetransmitTimeout();
         rttStart = -1;
-        sndNxt = sndUna;
-        int len = Math.min(sendMss, dataEnd() - sndUna);
-        if (len > 0) {
-            sndNxt = sndUna + sendData(sndUna, len, true);
-        } else if (finSent) {
-            retransmitFin();
-            sndNxt = sndMax;
-        }
+        recovery.retransmitTimeout(now);
+        output(now);
     }
 
     /**
@@ -382,15 +357,16 @@ final class TcpSender {
      */
     void sendTailLossProbe() {
         stats.tlpRecovery.increment();
-        int dataEnd = dataEnd();
-        int newData = Math.min(sendMss, Math.min(dataEnd - sndMax, sndUna + sndWnd - sndMax));
-        if (newData > 0) {
-            sendData(sndMax, newData, false);
-        } else if (finSent && sndMax == finSeq + 1 && Seq.leq(sndUna, finSeq)) {
+        SentSegments sent = recovery.sent();
+        if (sendNewData(sendMss) > 0) {
+            recovery.probeSent(false);
+        } else if (finSent && Seq.leq(sndUna, finSeq)
+                && (sent.isEmpty() || Seq.leq(sent.end(sent.size() - 1), sndUna))) {
             retransmitFin();
-        } else {
-            int start = Seq.max(sndUna, Seq.min(sndMax, dataEnd) - sendMss);
-            recovery.retransmitAt(start);
+            recovery.probeSent(true);
+        } else if (!sent.isEmpty()) {
+            recovery.retransmit(sent.size() - 1, clock.nanoTime());
+            recovery.probeSent(true);
         }
     }
 
@@ -448,6 +424,10 @@ final class TcpSender {
 
     int sendMss() {
         return sendMss;
+    }
+
+    long srttNanos() {
+        return rtt.srttNanos();
     }
 
     /** SND.MAX - SND.UNA: sequence space sent and not yet acknowledged. */

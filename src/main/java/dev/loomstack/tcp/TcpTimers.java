@@ -16,6 +16,8 @@ import java.util.concurrent.locks.ReentrantLock;
  *       restarted on every ACK of new data, stopped when all is acknowledged; on expiry it backs
  *       off (section 5.5), resends the SYN or hands the data to {@link TcpSender#retransmitOnTimeout}
  *       (section 5.4), and gives up after the configured retries (RFC 1122 section 4.2.3.5's R2);</li>
+ *   <li>RACK's reordering timer, RFC 8985 section 6.3: armed when loss detection waits on segments
+ *       that may yet arrive, so that their loss is found without another ACK;</li>
  *   <li>tail loss probe, RFC 8985 section 7.2: PTO = 2 SRTT (plus TLP.max_ack_delay for a
  *       one-segment flight), one probe per flight, outside recovery only, never later than the RTO;
  *       the probe itself is {@link TcpSender#sendTailLossProbe} (section 7.3);</li>
@@ -53,6 +55,7 @@ final class TcpTimers {
     private final RearmableTimer rtoTimer;
     private final RearmableTimer delAckTimer;
     private final RearmableTimer probeTimer;
+    private final RearmableTimer reorderTimer;
     private final Runnable persistTask;
     private final Runnable keepAliveTask;
     private final Runnable closeTask;
@@ -77,6 +80,7 @@ final class TcpTimers {
         this.rtoTimer = new RearmableTimer(timers, lock, this::onRetransmit);
         this.delAckTimer = new RearmableTimer(timers, lock, this::onDelayedAck);
         this.probeTimer = new RearmableTimer(timers, lock, this::onTailLossProbe);
+        this.reorderTimer = new RearmableTimer(timers, lock, this::onReorderTimeout);
         this.persistTask = this::onPersist;
         this.keepAliveTask = this::onKeepAlive;
         this.closeTask = this::onClose;
@@ -97,6 +101,7 @@ final class TcpTimers {
         cancel(keepAliveTimer);
         cancel(closeTimer);
         probeTimer.cancel();
+        reorderTimer.cancel();
         persistTimer = keepAliveTimer = closeTimer = TimerService.NO_TIMER;
     }
 
@@ -146,6 +151,32 @@ final class TcpTimers {
             return;
         }
         probeTimer.armAt(now + pto);
+    }
+
+    /** RFC 8985 section 6.3: RACK looks again after {@code delayNanos}, unless it is due sooner already. */
+    void armReorder(long delayNanos) {
+        long due = timers.clock().nanoTime() + delayNanos;
+        if (!reorderTimer.armed() || due - reorderTimer.deadline() < 0) {
+            reorderTimer.armAt(due);
+        }
+    }
+
+    private void onReorderTimeout() {
+        lock.lock();
+        try {
+            TcpState state = ep.currentState();
+            TcpSender sender = ep.sender;
+            if (!state.synchronized_() || state == TcpState.TIME_WAIT || sender.flightSize() == 0) {
+                return;
+            }
+            long again = sender.recovery().reorderTimerFired(timers.clock().nanoTime());
+            if (again > 0) {
+                armReorder(again);
+            }
+            ep.output();
+        } finally {
+            lock.unlock();
+        }
     }
 
     /** The handshake completed: its SYN retransmission timer is done with, and so are its retries. */
