@@ -19,7 +19,8 @@ import java.util.Arrays;
  * entries, never a walk proportional to the data held.
  *
  * <p>SACK blocks (RFC 2018 section 4): the first reports the range holding the latest arrival, then
- * the ranges of the most recent earlier arrivals, then, if room is left, the highest others.
+ * the ranges of the most recent earlier arrivals, then, if room is left, the highest others. Behind a
+ * D-SACK block the range holding the duplicate may be asked to lead instead (RFC 2883 section 4).
  *
  * <p>Not thread-safe: the owning endpoint's lock guards it.
  */
@@ -139,8 +140,26 @@ final class OutOfOrderQueue {
      * RFC 2018 section 4 asks for; returns how many.
      */
     int sackBlocks(long[] blockStarts, long[] blockEnds, int max) {
+        return sackBlocks(blockStarts, blockEnds, max, -1);
+    }
+
+    /**
+     * As {@link #sackBlocks(long[], long[], int)}, but the range holding offset {@code lead} (when
+     * one does; {@code lead} negative for none) comes first: the range containing a D-SACK block
+     * follows it (RFC 2883 section 4).
+     */
+    int sackBlocks(long[] blockStarts, long[] blockEnds, int max, long lead) {
         max = Math.min(max, MAX_SACK_BLOCKS);
         int n = 0;
+        if (lead >= 0 && max > 0) {
+            int r = rangeHolding(lead);
+            if (r >= 0) {
+                reported[0] = r;
+                blockStarts[0] = starts[r];
+                blockEnds[0] = ends[r];
+                n = 1;
+            }
+        }
         int kept = 0;
         for (int i = 0; i < recentCount; i++) {
             int r = rangeHolding(recent[i]);
@@ -166,6 +185,23 @@ final class OutOfOrderQueue {
             }
         }
         return n;
+    }
+
+    /**
+     * The first held range sharing a byte with {@code [start, end)}, as an index for
+     * {@link #rangeStart}/{@link #rangeEnd}; -1 when the arrival duplicates nothing held.
+     */
+    int firstOverlapping(long start, long end) {
+        int i = firstEndingAtOrAfter(start + 1);
+        return i < count && starts[i] < end ? i : -1;
+    }
+
+    long rangeStart(int range) {
+        return starts[range];
+    }
+
+    long rangeEnd(int range) {
+        return ends[range];
     }
 
     private boolean alreadyReported(int range, int n) {

@@ -13,7 +13,8 @@ import java.net.SocketException;
  * A segment arriving in a synchronized state, SYN-RECEIVED through TIME-WAIT: RFC 9293 section
  * 3.10.7.4's checks in their order:
  * <ol>
- *   <li>sequence number: PAWS first (RFC 7323 section 5.3), then the receive window;</li>
+ *   <li>sequence number: PAWS first (RFC 7323 section 5.3), then the receive window; data below
+ *       RCV.NXT rejected here is reported as a duplicate (RFC 2883 section 4);</li>
  *   <li>RST: reset only on an exact match, challenge otherwise (RFC 5961 section 3.2);</li>
  *   <li>SYN: a challenge ACK, never a reset (RFC 5961 section 4.2), or our lost SYN-ACK again;</li>
  *   <li>ACK: completes SYN-RECEIVED ({@link TcpHandshake}); too new draws an ACK, far too old a
@@ -38,12 +39,17 @@ final class SegmentArrival {
         // RFC 7323 section 5.3: PAWS rejects old duplicates by their timestamps.
         if (ep.options.pawsRejects(o, seg.has(RST), state == TcpState.SYN_RECEIVED)) {
             ep.stats.invalidSegmentsReceived.increment();
+            if (!seg.has(RST)) {
+                receiver.duplicateArrived(seg.sequence, seg.payloadLength);
+            }
             writer.sendAck();
             return;
         }
         if (!receiver.acceptable(seg.sequence, seg.sequenceLength())) {
             ep.stats.invalidSegmentsReceived.increment();
             if (!seg.has(RST)) {
+                // Wholly below RCV.NXT: a duplicate, for the D-SACK block of this ACK.
+                receiver.duplicateArrived(seg.sequence, seg.payloadLength);
                 writer.sendAck();
             }
             return;

@@ -15,8 +15,9 @@ import dev.loomstack.stack.Stats;
  * Builds and sends every segment of one connection: the header (RFC 9293 section 3.1) with the
  * acknowledgment and window the receiver gives (scaled, RFC 7323 section 2.3), timestamps on
  * every segment once agreed (RFC 7323 section 3), SACK blocks while data is held out of order
- * (RFC 2018 sections 3 and 4), sized so options and data stay within the MSS the peer accepts
- * (RFC 6691), and the checksum. Every ACK sent settles the receiver's delayed ACK.
+ * (RFC 2018 sections 3 and 4) or a duplicate waits for its D-SACK block (RFC 2883 section 4), sized
+ * so options and data stay within the MSS the peer accepts (RFC 6691), and the checksum. Every ACK
+ * sent settles the receiver's delayed ACK and carries a waiting D-SACK block once.
  *
  * <p>It is the sender's {@link TcpSender.Wire}. Called only under the endpoint's lock.
  */
@@ -51,10 +52,13 @@ final class SegmentWriter implements TcpSender.Wire {
         sendControl(seq, receiver.rcvNxt(), FIN | ACK);
     }
 
-    /** The most option bytes the SACK blocks of the next segment can take (sendMss already allows for timestamps). */
+    /**
+     * The most option bytes the SACK blocks of the next segment can take (sendMss already allows for
+     * timestamps): a waiting D-SACK block needs the option even with nothing held out of order.
+     */
     @Override
     public int sackOptionRoom() {
-        return options.sackOk() && receiver.holdsOutOfOrder()
+        return options.sackOk() && receiver.hasSackBlocks()
                 ? TcpReceiver.SACK_OPTION_OVERHEAD + TcpReceiver.SACK_BLOCK_LENGTH * TcpReceiver.MAX_SACK_BLOCKS_SENT : 0;
     }
 
@@ -136,9 +140,10 @@ final class SegmentWriter implements TcpSender.Wire {
     }
 
     /**
-     * Timestamps on every segment once agreed; SACK blocks when data is held out of order, as many
-     * as fit beside {@code payloadLength} bytes of data in one MTU (the data was sized for the
-     * timestamps alone, and a segment grown past the MTU would leave fragmented).
+     * Timestamps on every segment once agreed; SACK blocks when data is held out of order or a
+     * duplicate waits to be reported (the D-SACK block first, RFC 2883 section 4), as many as fit
+     * beside {@code payloadLength} bytes of data in one MTU (the data was sized for the timestamps
+     * alone, and a segment grown past the MTU would leave fragmented).
      */
     private int writeOptions(PacketBuffer p, boolean withSack, int payloadLength) {
         int n = 0;
@@ -148,7 +153,7 @@ final class SegmentWriter implements TcpSender.Wire {
         if (tsOk) {
             n += TcpOptions.writeTimestamps(b, at, options.tsClock(), options.tsRecent());
         }
-        if (withSack && options.sackOk() && receiver.hasOutOfOrder()) {
+        if (withSack && options.sackOk() && receiver.hasSackBlocks()) {
             // Options and data together within the MSS the peer accepts (RFC 6691).
             int room = payloadLength == 0 ? options.ourMss() - n : effectiveSendMss() - payloadLength - n;
             int fit = Math.max(0, (room - TcpReceiver.SACK_OPTION_OVERHEAD) / TcpReceiver.SACK_BLOCK_LENGTH);

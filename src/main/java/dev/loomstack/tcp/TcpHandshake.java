@@ -48,6 +48,7 @@ final class TcpHandshake {
         NegotiatedOptions options = ep.options;
         int sendMss = options.agree(ep.localAddress().v4(), peerMss, peerShift, peerSack, peerTs, peerTsVal);
         ep.receiver.windowScaling(options.wsOk());
+        ep.receiver.sackAgreed(options.sackOk());
         ep.sender.negotiated(options.wsOk() ? peerShift : 0, sendMss,
                 ep.settings.congestionControl().create(sendMss));
         ep.heardFromPeer();

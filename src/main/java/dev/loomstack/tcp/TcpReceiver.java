@@ -1,7 +1,5 @@
 package dev.loomstack.tcp;
 
-import dev.loomstack.packet.TcpOptions;
-
 /**
  * The receive half of a connection: the receive sequence space (RFC 9293 section 3.3.1: RCV.NXT,
  * RCV.WND as the advertised right edge RCV.ADV, IRS), the receive ring with the ranges held past a
@@ -12,7 +10,8 @@ import dev.loomstack.packet.TcpOptions;
  *       amount (RFC 9293 section 3.8.6.2.2, receiver-side silly window avoidance);</li>
  *   <li>when an ACK may wait and when it must go at once (RFC 9293 section 3.8.6.3, RFC 5681
  *       section 4.2);</li>
- *   <li>SACK blocks for the held ranges, newest first (RFC 2018 section 4);</li>
+ *   <li>SACK blocks for the held ranges, newest first (RFC 2018 section 4), behind a D-SACK block
+ *       for a duplicate segment once SACK is agreed (RFC 2883 section 4);</li>
  *   <li>receive-window auto-tuning by dynamic right-sizing (the idea of Linux's tcp_rcv_space_adjust).</li>
  * </ul>
  *
@@ -52,15 +51,14 @@ final class TcpReceiver {
     private int unackedSegments;
     private long tuneStart;
     private int copiedSinceTune;
+    /** SACK was agreed, so duplicates are reported (RFC 2883 section 4 needs the SACK option). */
+    private boolean reportDuplicates;
 
     /**
-     * Scratch for the SACK option, allocated the first time data is held out of order (an idle
-     * connection has never needed them) and kept from then on, so no segment allocates.
+     * The SACK option's blocks and scratch, created the first time there is anything to report
+     * (an idle connection has never needed it) and kept from then on, so no segment allocates.
      */
-    private int[] sackStarts;
-    private int[] sackEnds;
-    private long[] sackStreamStarts;
-    private long[] sackStreamEnds;
+    private SackReport sack;
 
     TcpReceiver(TcpSettings settings) {
         this.settings = settings;
@@ -87,6 +85,14 @@ final class TcpReceiver {
                 receiveBuffer = new ByteRing(65535);
             }
         }
+    }
+
+    /**
+     * Whether both SYNs agreed on SACK (RFC 2018 section 2). Only then are duplicates reported as
+     * D-SACK blocks and acknowledged at once (RFC 2883 section 4); without it nothing changes.
+     */
+    void sackAgreed(boolean agreed) {
+        reportDuplicates = agreed;
     }
 
     /** The window for a SYN or SYN-ACK, which RFC 7323 section 2.2 says is never scaled. */
@@ -133,15 +139,18 @@ final class TcpReceiver {
 
     /**
      * Takes a segment's data: trimmed to what is new and inside the window, then either appended
-     * (advancing RCV.NXT, and past any held ranges it now joins) or held out of order.
+     * (advancing RCV.NXT, and past any held ranges it now joins) or held out of order. A part that
+     * arrived before, below RCV.NXT or inside a held range, is remembered for a D-SACK block.
      *
      * @return {@link #NOTHING_NEW}, {@link #OUT_OF_ORDER}, {@link #IN_ORDER}, {@link #FILLED_HOLE}
      *         or {@link #FILLED_HOLE_TO_FIN}
      */
     int place(int seq, byte[] b, int off, int len) {
         // Trim what was received before and what lies beyond the window.
+        boolean duplicate = false;
         if (Seq.lt(seq, rcvNxt)) {
             int d = rcvNxt - seq;
+            duplicate = duplicateArrived(seq, len);
             seq += d;
             off += d;
             len -= d;
@@ -154,6 +163,9 @@ final class TcpReceiver {
         }
         if (len <= 0) {
             return NOTHING_NEW;
+        }
+        if (!duplicate && outOfOrder != null) {
+            duplicateOfHeld(seq, len);
         }
         if (seq != rcvNxt) {
             storeOutOfOrder(seq - rcvNxt, b, off, len);
@@ -169,25 +181,74 @@ final class TcpReceiver {
     }
 
     /**
+     * Remembers the part of a segment's data below RCV.NXT, received before, for the next ACK's
+     * D-SACK block (RFC 2883 section 4). For data {@link #place} does not see too: a segment wholly
+     * below RCV.NXT fails the acceptability check and is only acknowledged.
+     *
+     * @return true when a duplicate was remembered
+     */
+    boolean duplicateArrived(int seq, int len) {
+        if (!reportDuplicates || len <= 0 || !Seq.lt(seq, rcvNxt)) {
+            return false;
+        }
+        int end = Seq.lt(seq + len, rcvNxt) ? seq + len : rcvNxt;
+        sackReport().duplicate(seq, end);
+        return true;
+    }
+
+    /**
+     * Remembers the first part of new data {@code [seq, seq+len)} (at or past RCV.NXT) that a held
+     * range has already: RFC 2883 section 4 reports it too, the held range behind it.
+     */
+    private void duplicateOfHeld(int seq, int len) {
+        if (!reportDuplicates) {
+            return;
+        }
+        long start = rcvStream + (seq - rcvNxt);
+        int r = outOfOrder.firstOverlapping(start, start + len);
+        if (r >= 0) {
+            long dupStart = Math.max(start, outOfOrder.rangeStart(r));
+            long dupEnd = Math.min(start + len, outOfOrder.rangeEnd(r));
+            sackReport().duplicate(toSeq(dupStart), toSeq(dupEnd));
+        }
+    }
+
+    /** A D-SACK block waits for the next ACK. */
+    boolean duplicatePending() {
+        return sack != null && sack.duplicatePending();
+    }
+
+    private SackReport sackReport() {
+        if (sack == null) {
+            sack = new SackReport();
+        }
+        return sack;
+    }
+
+    /**
      * Counts an in-order segment not yet acknowledged. RFC 9293 section 3.8.6.3: ACK at least every
      * second full-sized segment; at once when a hole was filled (RFC 5681 section 4.2) so the
-     * sender's recovery moves on.
+     * sender's recovery moves on, and when part of it was a duplicate, so the D-SACK block reaches
+     * the sender while it can still undo a spurious retransmission (RFC 2883 section 4).
      *
      * @return true when the ACK must go now rather than wait for the delayed-ACK timer
      */
     boolean inOrderSegmentCounted(boolean filledHole) {
         unackedSegments++;
-        return filledHole || unackedSegments >= 2;
+        return filledHole || unackedSegments >= 2 || duplicatePending();
     }
 
     boolean ackPending() {
         return unackedSegments > 0;
     }
 
-    /** Every ACK sent acknowledges all received so far. */
+    /** Every ACK sent acknowledges all received so far, and carried the D-SACK block if one waited. */
     void ackSent() {
         lastAckSent = rcvNxt;
         unackedSegments = 0;
+        if (sack != null) {
+            sack.forgetDuplicate();
+        }
     }
 
     /** Keeps a segment that starts {@code gap} bytes past RCV.NXT, already trimmed to the window. */
@@ -287,41 +348,39 @@ final class TcpReceiver {
 
     // ---- SACK ------------------------------------------------------------------------------------
 
-    /** Whether the next segment should carry SACK blocks: data is held past a hole. */
+    /** Whether data is held past a hole. */
     boolean holdsOutOfOrder() {
         return outOfOrder != null && !outOfOrder.isEmpty();
     }
 
     /**
-     * RFC 2018 section 4: writes the SACK option at {@code at}, the block holding the latest
-     * segment first, then the most recent others; at most {@code max} blocks.
+     * Whether the next segment should carry a SACK option: data is held past a hole, or a duplicate
+     * waits to be reported (then the option appears with nothing held out of order).
+     */
+    boolean hasSackBlocks() {
+        return holdsOutOfOrder() || duplicatePending();
+    }
+
+    /**
+     * Writes the SACK option at {@code at}: a D-SACK block first if a duplicate waits, then the
+     * held range containing it, then (RFC 2018 section 4) the block holding the latest segment and
+     * the most recent others; at most {@code max} blocks (RFC 2883 section 4).
      *
      * @return bytes written (0 when there is nothing to report or no room)
      */
     int writeSackBlocks(byte[] b, int at, int max) {
-        if (max == 0) {
+        if (max == 0 || !hasSackBlocks()) {
             return 0;
         }
-        if (sackStarts == null) {
-            sackStarts = new int[MAX_SACK_BLOCKS_SENT];
-            sackEnds = new int[MAX_SACK_BLOCKS_SENT];
-        }
-        int n = sackBlocks(sackStarts, sackEnds, max);
-        return n == 0 ? 0 : TcpOptions.writeSack(b, at, sackStarts, sackEnds, n);
+        return sackReport().write(b, at, max, outOfOrder, rcvNxt, rcvStream);
     }
 
     /** The blocks {@link #writeSackBlocks} would report, as sequence numbers; returns how many. */
     int sackBlocks(int[] starts, int[] ends, int max) {
-        if (sackStreamStarts == null) {
-            sackStreamStarts = new long[MAX_SACK_BLOCKS_SENT];
-            sackStreamEnds = new long[MAX_SACK_BLOCKS_SENT];
+        if (!hasSackBlocks()) {
+            return 0;
         }
-        int n = outOfOrder.sackBlocks(sackStreamStarts, sackStreamEnds, max);
-        for (int i = 0; i < n; i++) {
-            starts[i] = toSeq(sackStreamStarts[i]);
-            ends[i] = toSeq(sackStreamEnds[i]);
-        }
-        return n;
+        return sackReport().blocks(starts, ends, max, outOfOrder, rcvNxt, rcvStream);
     }
 
     private int toSeq(long streamOffset) {

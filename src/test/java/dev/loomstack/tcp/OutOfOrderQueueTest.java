@@ -134,4 +134,30 @@ class OutOfOrderQueueTest {
         assertTrue(q.add(7, 9));
         assertEquals(Arrays.toString(new long[] {7, 9}), Arrays.toString(blocks(q, 4)));
     }
+
+    /** RFC 2883 section 4: behind a D-SACK block the range holding the duplicate is reported, then the usual order. */
+    @Test
+    void aLeadOffsetPutsTheRangeHoldingItFirst() {
+        OutOfOrderQueue q = holding(100, 110, 300, 310, 500, 510, 700, 710);
+        int n = q.sackBlocks(starts, ends, 3, 105);
+        assertArrayEquals(new long[] {100, 700, 500}, Arrays.copyOf(starts, n));
+        assertArrayEquals(new long[] {110, 710, 510}, Arrays.copyOf(ends, n));
+        // An offset no range holds changes nothing.
+        n = q.sackBlocks(starts, ends, 3, 200);
+        assertArrayEquals(new long[] {700, 500, 300}, Arrays.copyOf(starts, n));
+        assertEquals(0, q.sackBlocks(starts, ends, 0, 105));
+    }
+
+    @Test
+    void firstOverlappingFindsTheRangeAnArrivalDuplicates() {
+        OutOfOrderQueue q = holding(100, 110, 300, 310);
+        assertEquals(-1, q.firstOverlapping(90, 100), "adjacent is not a duplicate");
+        assertEquals(-1, q.firstOverlapping(110, 300), "between the ranges");
+        int r = q.firstOverlapping(105, 305);
+        assertEquals(100, q.rangeStart(r));
+        assertEquals(110, q.rangeEnd(r));
+        r = q.firstOverlapping(309, 400);
+        assertEquals(300, q.rangeStart(r));
+        assertEquals(-1, q.firstOverlapping(310, 400));
+    }
 }

@@ -23,6 +23,25 @@ class TcpReceiverTest {
         return r;
     }
 
+    /** As {@link #established()}, with SACK agreed so duplicates are reported. */
+    private static TcpReceiver establishedWithSack() {
+        TcpReceiver r = established();
+        r.sackAgreed(true);
+        return r;
+    }
+
+    private static int[] blocks(TcpReceiver r, int max) {
+        int[] starts = new int[4];
+        int[] ends = new int[4];
+        int n = r.sackBlocks(starts, ends, max);
+        int[] out = new int[2 * n];
+        for (int i = 0; i < n; i++) {
+            out[2 * i] = starts[i];
+            out[2 * i + 1] = ends[i];
+        }
+        return out;
+    }
+
     private static byte[] bytes(int n, int first) {
         byte[] b = new byte[n];
         for (int i = 0; i < n; i++) {
@@ -182,5 +201,113 @@ class TcpReceiverTest {
         r.read(sink, 0, 3000);
         // Now 4000 bytes past the edge last advertised: worth a window update.
         assertTrue(r.afterRead(3000, 2, Long.MAX_VALUE, 1460));
+    }
+
+    /** RFC 2883 section 4: a duplicate below RCV.NXT is the only block, on the next ACK only. */
+    @Test
+    void aDuplicateBelowRcvNxtIsReportedOnceThenForgotten() {
+        TcpReceiver r = establishedWithSack();
+        r.place(FIRST, bytes(300, 0), 0, 300);
+        assertFalse(r.duplicatePending());
+        assertFalse(r.hasSackBlocks());
+        assertEquals(TcpReceiver.NOTHING_NEW, r.place(FIRST + 100, bytes(100, 100), 0, 100));
+        assertTrue(r.duplicatePending());
+        assertTrue(r.hasSackBlocks(), "the option is needed with nothing held out of order");
+        assertArrayEquals(new int[] {FIRST + 100, FIRST + 200}, blocks(r, 4));
+        r.ackSent();
+        assertFalse(r.duplicatePending());
+        assertArrayEquals(new int[0], blocks(r, 4));
+    }
+
+    /** A segment the acceptability check rejected (wholly old) is reported by its part below RCV.NXT. */
+    @Test
+    void aRejectedOldSegmentIsReportedByItsPartBelowRcvNxt() {
+        TcpReceiver r = establishedWithSack();
+        r.place(FIRST, bytes(300, 0), 0, 300);
+        assertFalse(r.duplicateArrived(FIRST + 300, 100), "nothing below RCV.NXT");
+        assertTrue(r.duplicateArrived(FIRST + 250, 100));
+        assertArrayEquals(new int[] {FIRST + 250, FIRST + 300}, blocks(r, 4));
+        assertFalse(r.duplicateArrived(FIRST, 0), "no data, nothing duplicated");
+    }
+
+    /** RFC 2883 section 4: only the old part of a partly new segment is a duplicate, and the ACK goes at once. */
+    @Test
+    void aPartlyOldSegmentReportsTheOldPartAndIsAcknowledgedAtOnce() {
+        TcpReceiver r = establishedWithSack();
+        r.place(FIRST, bytes(200, 0), 0, 200);
+        r.ackSent();
+        assertEquals(TcpReceiver.IN_ORDER, r.place(FIRST + 100, bytes(200, 100), 0, 200));
+        assertEquals(FIRST + 300, r.rcvNxt());
+        assertArrayEquals(new int[] {FIRST + 100, FIRST + 200}, blocks(r, 4));
+        assertTrue(r.inOrderSegmentCounted(false), "a D-SACK block does not wait for the delayed ACK");
+        r.ackSent();
+        assertFalse(r.inOrderSegmentCounted(false));
+    }
+
+    /**
+     * RFC 2883 section 4: a segment overlapping a held range reports the overlap, then the range
+     * holding it (now grown by the new part), then the other ranges.
+     */
+    @Test
+    void anOverlapWithAHeldRangeComesFirstThenTheRangeHoldingIt() {
+        TcpReceiver r = establishedWithSack();
+        r.place(FIRST + 1000, bytes(200, 0), 0, 200);
+        r.place(FIRST + 3000, bytes(100, 0), 0, 100);
+        r.place(FIRST + 5000, bytes(100, 0), 0, 100);
+        r.ackSent();
+        // 900..1100: 900..1000 is new, 1000..1100 held already.
+        assertEquals(TcpReceiver.OUT_OF_ORDER, r.place(FIRST + 900, bytes(200, 0), 0, 200));
+        assertArrayEquals(new int[] {FIRST + 1000, FIRST + 1100, FIRST + 900, FIRST + 1200,
+                FIRST + 5000, FIRST + 5100, FIRST + 3000, FIRST + 3100}, blocks(r, 4));
+        assertArrayEquals(new int[] {FIRST + 1000, FIRST + 1100, FIRST + 900, FIRST + 1200,
+                FIRST + 5000, FIRST + 5100}, blocks(r, 3), "three beside timestamps");
+        r.ackSent();
+        assertArrayEquals(new int[] {FIRST + 900, FIRST + 1200, FIRST + 5000, FIRST + 5100,
+                FIRST + 3000, FIRST + 3100}, blocks(r, 4), "the D-SACK block went on one ACK only");
+    }
+
+    /** An in-order segment running into a held range: the overlap is a duplicate, delivered below RCV.NXT now. */
+    @Test
+    void anInOrderSegmentOverlappingAHeldRangeReportsTheOverlapAlone() {
+        TcpReceiver r = establishedWithSack();
+        r.place(FIRST + 100, bytes(100, 100), 0, 100);
+        assertEquals(TcpReceiver.FILLED_HOLE, r.place(FIRST, bytes(150, 0), 0, 150));
+        assertEquals(FIRST + 200, r.rcvNxt());
+        assertArrayEquals(new int[] {FIRST + 100, FIRST + 150}, blocks(r, 4));
+        byte[] got = new byte[200];
+        assertEquals(200, r.read(got, 0, 200));
+        assertArrayEquals(bytes(200, 0), got);
+    }
+
+    @Test
+    void aWrittenDsackOptionParsesBackWithTheDuplicateFirst() {
+        TcpReceiver r = establishedWithSack();
+        r.place(FIRST + 1000, bytes(100, 0), 0, 100);
+        r.place(FIRST + 1000, bytes(100, 0), 0, 100);
+        byte[] b = new byte[40];
+        int n = r.writeSackBlocks(b, 0, TcpReceiver.MAX_SACK_BLOCKS_WITH_TIMESTAMPS);
+        assertEquals(TcpReceiver.SACK_OPTION_OVERHEAD + 2 * TcpReceiver.SACK_BLOCK_LENGTH, n);
+        TcpOptions o = new TcpOptions();
+        o.parse(b, 0, n);
+        assertEquals(2, o.sackCount);
+        assertEquals(FIRST + 1000, o.sackStart[0]);
+        assertEquals(FIRST + 1100, o.sackEnd[0]);
+        assertEquals(FIRST + 1000, o.sackStart[1]);
+        assertEquals(FIRST + 1100, o.sackEnd[1]);
+        assertEquals(0, r.writeSackBlocks(b, 0, 0));
+    }
+
+    /** Without SACK agreed, duplicates are neither remembered nor acknowledged early. */
+    @Test
+    void withoutSackNoDuplicateIsRemembered() {
+        TcpReceiver r = established();
+        r.place(FIRST, bytes(200, 0), 0, 200);
+        r.ackSent();
+        assertEquals(TcpReceiver.NOTHING_NEW, r.place(FIRST, bytes(100, 0), 0, 100));
+        assertFalse(r.duplicateArrived(FIRST, 100));
+        r.place(FIRST + 100, bytes(200, 100), 0, 200);
+        assertFalse(r.duplicatePending());
+        assertFalse(r.hasSackBlocks());
+        assertFalse(r.inOrderSegmentCounted(false));
     }
 }
