@@ -30,6 +30,8 @@ import dev.loomstack.stack.Stats;
 final class LossRecovery implements SentSegments.Delivery {
     /** RFC 5681 section 3.2 and RFC 6675 section 2: DupThresh. */
     static final int DUP_THRESH = 3;
+    /** How far back from SND.MAX a recovery probe looks for the latest repair before it takes the last segment. */
+    static final int PROBE_SCAN_LIMIT = 256;
 
     /** Where the sender stands with respect to loss. */
     enum State {
@@ -52,6 +54,11 @@ final class LossRecovery implements SentSegments.Delivery {
     private int recoverPoint;
     private boolean hadEpisode;
     private int dupAcks;
+    /**
+     * Without SACK, each duplicate ACK stands for one segment that left the network (as Linux
+     * counts them): pipe and PRR's delivered data take these as SACKed segments.
+     */
+    private int dupAckedSegments;
     /** The FIN was sent, then taken for lost by the timeout: it goes again once the data before it is repaired. */
     private boolean finLost;
 
@@ -70,9 +77,13 @@ final class LossRecovery implements SentSegments.Delivery {
     private boolean probeOutstanding;
     private int probeEnd;
     private boolean probeWasRetransmission;
+    /** The end of the latest probe that sent data again: a D-SACK ending there reports the probe, not a repair. */
+    private int lastProbeRetransmissionEnd;
+    private boolean probedByRetransmission;
 
     // The ACK being processed, for the per-segment callback.
     private long ackNow;
+    private long ackRttSample;
     private int ackTsEcr;
     private boolean ackHasEcho;
 
@@ -100,7 +111,8 @@ final class LossRecovery implements SentSegments.Delivery {
 
     /** RFC 6675 section 4's pipe, as counted by {@link SentSegments}: bytes thought to be in the network. */
     int pipe() {
-        return Math.max(0, sender.flightSize() - sent.sackedBytes() - sent.lostBytes() + sent.retransmittedBytes());
+        int left = sent.sackedBytes() + dupAckedSegments * sender.sendMss();
+        return Math.max(0, sender.flightSize() - left - sent.lostBytes() + sent.retransmittedBytes());
     }
 
     // ---- acknowledgments -----------------------------------------------------------------------------
@@ -108,7 +120,8 @@ final class LossRecovery implements SentSegments.Delivery {
     /**
      * One acceptable ACK. SND.UNA has already moved to its acknowledgment number (by
      * {@code dataAcked} data bytes, from {@code priorUna}); {@code duplicate} says whether it is
-     * an RFC 5681 section 2 duplicate ACK; {@code rttSample} is its RTT sample or -1.
+     * an RFC 5681 section 2 duplicate ACK; {@code rttSample} is the RTT its timestamp echo or the
+     * timed segment measured, or -1, used when no segment it delivered measures one more finely.
      *
      * @return nanoseconds until RACK's reordering timer should fire (RFC 8985 section 6.3), or 0
      */
@@ -117,11 +130,9 @@ final class LossRecovery implements SentSegments.Delivery {
         ackNow = now;
         ackHasEcho = options.tsOk() && o.hasTimestamps && o.tsEcr != 0;
         ackTsEcr = o.tsEcr;
-        int sackedBefore = sent.sackedBytes();
+        int sackedBefore = sent.sackedBytes() + dupAckedSegments * sender.sendMss();
         boolean advanced = Seq.gt(ack, priorUna);
-        if (rttSample > 0) {
-            rack.rttSample(rttSample, now);
-        }
+        ackRttSample = -1;
         if (advanced) {
             sent.acknowledge(ack, this);
         }
@@ -137,7 +148,19 @@ final class LossRecovery implements SentSegments.Delivery {
                 duplicateSackArrived(o.sackStart[0], o.sackEnd[0]);
             }
         }
-        int delivered = dataAcked + (sent.sackedBytes() - sackedBefore);
+        if (!sack) {
+            countDupAckedSegments(advanced, duplicate, dataAcked);
+        }
+        // RFC 6298 section 3 from the record of segments sent (to the nanosecond, where a timestamp
+        // echo measures whole milliseconds), else what the caller measured: the echo or the timed segment.
+        if (ackRttSample > 0) {
+            rttSample = ackRttSample;
+        }
+        if (rttSample > 0) {
+            sender.rttSample(rttSample);
+            rack.rttSample(rttSample, now);
+        }
+        int delivered = Math.max(0, dataAcked + (sent.sackedBytes() + dupAckedSegments * sender.sendMss() - sackedBefore));
         if (probeOutstanding) {
             probeOutcome(ack, advanced, dsack, now);
         }
@@ -163,7 +186,7 @@ final class LossRecovery implements SentSegments.Delivery {
             lossDetected(marked, now);
         }
         if (state == State.FAST_RECOVERY) {
-            prr.onAck(sack || !duplicate ? delivered : sender.sendMss(), pipe(),
+            prr.onAck(delivered, pipe(),
                     sender.congestionControl().slowStartThreshold(), sender.sendMss());
         } else if (advanced && !ended) {
             // Open, or in slow start after a timeout: the window grows (RFC 5681 section 3.1).
@@ -175,6 +198,10 @@ final class LossRecovery implements SentSegments.Delivery {
     /** RFC 8985 step 2 and 3 for one segment this ACK newly delivered (called by {@link SentSegments}). */
     @Override
     public void segment(int start, int end, long sentAt, boolean retransmitted) {
+        if (!retransmitted && ackRttSample < 0) {
+            // Karn's rule: only a segment sent once measures the round trip; the earliest delivered, as Linux does.
+            ackRttSample = Math.max(1, ackNow - sentAt);
+        }
         boolean echoesEarlier = retransmitted && ackHasEcho && Seq.lt(ackTsEcr, options.tsValAt(sentAt));
         rack.delivered(end, sentAt, retransmitted, echoesEarlier, ackNow);
     }
@@ -203,7 +230,8 @@ final class LossRecovery implements SentSegments.Delivery {
     private void duplicateSackArrived(int start, int end) {
         stats.segmentsAckedWithDsack.increment();
         rack.dsackArrived(sender.sndUna(), sender.sndMax());
-        if (undoPossible && undoRetransmits > 0 && Seq.gt(end, undoMarker)) {
+        boolean probeCopy = probedByRetransmission && end == lastProbeRetransmissionEnd;
+        if (undoPossible && undoRetransmits > 0 && Seq.gt(end, undoMarker) && !probeCopy) {
             int mss = Math.max(1, sender.sendMss());
             undoRetransmits -= Math.max(1, (end - start + mss - 1) / mss);
             if (undoRetransmits <= 0 && state != State.TIMEOUT_RECOVERY) {
@@ -236,6 +264,23 @@ final class LossRecovery implements SentSegments.Delivery {
         if (state != State.OPEN) {
             state = State.OPEN;
             rack.recoveryEnded();
+        }
+    }
+
+    /**
+     * RFC 6937 section 3's estimate without SACK: a duplicate ACK delivered one segment, and an
+     * ACK of new data covers the segments those stood for (all but one of those it acknowledges).
+     */
+    private void countDupAckedSegments(boolean advanced, boolean duplicate, int dataAcked) {
+        if (advanced) {
+            int mss = Math.max(1, sender.sendMss());
+            int segments = (dataAcked + mss - 1) / mss;
+            dupAckedSegments = Math.max(0, dupAckedSegments - Math.max(0, segments - 1));
+            if (state == State.OPEN) {
+                dupAckedSegments = 0;
+            }
+        } else if (duplicate && (dupAckedSegments + 1) * sender.sendMss() < sender.flightSize()) {
+            dupAckedSegments++;
         }
     }
 
@@ -307,6 +352,7 @@ final class LossRecovery implements SentSegments.Delivery {
     private void endEpisode(long now) {
         State was = state;
         state = State.OPEN;
+        dupAckedSegments = 0;
         if (was == State.FAST_RECOVERY) {
             if (mayUndo()) {
                 undo(now);
@@ -352,14 +398,16 @@ final class LossRecovery implements SentSegments.Delivery {
      */
     void retransmitTimeout(long now) {
         CongestionControl cc = sender.congestionControl();
-        if (state == State.TIMEOUT_RECOVERY) {
+        boolean repeated = state == State.TIMEOUT_RECOVERY;
+        startEpisode();
+        if (repeated) {
             cc.onRepeatedTimeout(now);
         } else {
             cc.onRetransmitTimeout(sender.flightSize(), now);
         }
-        startEpisode();
         state = State.TIMEOUT_RECOVERY;
         probeOutstanding = false;
+        dupAckedSegments = 0;
         long reoWnd = rack.reorderWindow(true, sent.sackedSegments(), sender.srttNanos());
         rack.markLossesOnTimeout(sent, now, reoWnd);
         if (sender.finSent() && Seq.leq(sender.sndUna(), sender.finSeq())) {
@@ -373,6 +421,10 @@ final class LossRecovery implements SentSegments.Delivery {
         probeOutstanding = true;
         probeEnd = sender.sndMax();
         probeWasRetransmission = retransmission;
+        if (retransmission) {
+            probedByRetransmission = true;
+            lastProbeRetransmissionEnd = sent.isEmpty() ? probeEnd : sent.end(sent.size() - 1);
+        }
         RecoveryEvent.emit("tail-loss-probe", this, sender);
     }
 
@@ -427,7 +479,7 @@ final class LossRecovery implements SentSegments.Delivery {
             len = retransmit(i, now);
             stats.fastRetransmit.increment();
         } else {
-            len = sender.sendNewData(mss);
+            len = sender.sendNewData(mss, true);
             if (len == 0) {
                 if (!finLost) {
                     return false;
@@ -442,6 +494,46 @@ final class LossRecovery implements SentSegments.Delivery {
             prr.sent(len);
         }
         return true;
+    }
+
+    /**
+     * No ACK for a probe timeout during recovery. RFC 8985 section 7 sends no probe in recovery,
+     * trusting RACK to find a lost repair from later deliveries; but when the ACK of the last repair
+     * is lost, nothing is in flight to be delivered, and a receiver that compresses its SACKs
+     * (Linux) may have sent that one ACK for the whole round. Waiting for the RTO then idles a
+     * sub-millisecond path for 200 ms. So one probe goes, as QUIC's PTO does in every state (RFC
+     * 9002 section 6.2): the latest repair again, which either repairs it or, arriving twice,
+     * draws an immediate ACK with a D-SACK from the receiver.
+     */
+    void recoveryProbe(long now) {
+        if (sent.isEmpty()) {
+            if (finLost || sender.finSent()) {
+                sender.retransmitFin();
+                countRetransmit(now);
+            }
+            return;
+        }
+        int probe = sent.size() - 1;
+        for (int i = sent.size() - 1, scanned = 0; i >= 0 && scanned < PROBE_SCAN_LIMIT; i--, scanned++) {
+            if (sent.has(i, SentSegments.RETRANSMITTED)) {
+                probe = i;
+                break;
+            }
+        }
+        stats.tlpRecovery.increment();
+        retransmit(probe, now);
+        RecoveryEvent.emit("recovery-probe", this, sender);
+    }
+
+    /** RFC 6298 section 5.4: the earliest segment not acknowledged (or the FIN, if it is all that is left) goes again. */
+    void retransmitFirst(long now) {
+        if (!sent.isEmpty()) {
+            retransmit(0, now);
+        } else if (finLost) {
+            finLost = false;
+            sender.retransmitFin();
+            countRetransmit(now);
+        }
     }
 
     /** Sends segment {@code i} of the record again; returns the bytes sent. */
@@ -470,5 +562,6 @@ final class LossRecovery implements SentSegments.Delivery {
         state = State.OPEN;
         probeOutstanding = false;
         finLost = false;
+        dupAckedSegments = 0;
     }
 }

@@ -5,6 +5,7 @@ import jdk.jfr.DataAmount;
 import jdk.jfr.Description;
 import jdk.jfr.Enabled;
 import jdk.jfr.Event;
+import jdk.jfr.EventType;
 import jdk.jfr.Label;
 import jdk.jfr.Name;
 import jdk.jfr.StackTrace;
@@ -25,6 +26,9 @@ import jdk.jfr.Timespan;
 @Enabled(false)
 @StackTrace(false)
 final class RecoveryEvent extends Event {
+    /** Whether any recording wants the event, asked before one is made: no allocation while off. */
+    private static final EventType TYPE = EventType.getEventType(RecoveryEvent.class);
+
     @Label("What happened")
     String kind;
 
@@ -65,10 +69,10 @@ final class RecoveryEvent extends Event {
 
     /** Records one turn if a recording wants it. */
     static void emit(String kind, LossRecovery recovery, TcpSender sender) {
-        RecoveryEvent e = new RecoveryEvent();
-        if (!e.isEnabled()) {
+        if (!TYPE.isEnabled()) {
             return;
         }
+        RecoveryEvent e = new RecoveryEvent();
         CongestionControl cc = sender.congestionControl();
         e.kind = kind;
         e.state = recovery.state().name();

@@ -168,9 +168,6 @@ final class TcpSender {
             } else {
                 sample = timedSample(ack, now);
             }
-            if (sample > 0) {
-                rtt.sample(sample);
-            }
         }
         long reorderTimeout = recovery.ackArrived(o, ack, priorUna, dataAcked, duplicate, sample, now);
         if (reorderTimeout > 0) {
@@ -251,13 +248,21 @@ final class TcpSender {
             int dataEnd = dataEnd();
             int usable = Math.min(cc.congestionWindow() - recovery.pipe(), sndUna + sndWnd - sndMax);
             int avail = dataEnd - sndMax;
-            int len = Math.min(Math.min(sendMss, avail), usable);
+            int full = Math.min(sendMss - wire.sackOptionRoom(), avail);
+            int len = Math.min(full, usable);
+            if (len > 0 && len < full && sndMax != sndUna && len < maxSndWnd / 2) {
+                // Window-limited: wait for room for a whole segment rather than send a runt, which
+                // costs a packet like any other and may sit in the receiver's delayed-ACK timer
+                // (RFC 9293 section 3.8.6.2.1: a full segment, or half the largest window seen).
+                break;
+            }
             if (len > 0) {
                 // Nagle (RFC 9293 section 3.7.4): hold a small segment while data is unacknowledged.
                 if (len < sendMss && len == avail && nagle && sndMax != sndUna && !finQueued) {
                     break;
                 }
-                if (sendNewData(len) == 0) {
+                // The last segment the windows allow now is pushed: the sender waits on its ACK.
+                if (sendNewData(len, usable - len < full) == 0) {
                     break;
                 }
                 sent = true;
@@ -287,7 +292,7 @@ final class TcpSender {
      *
      * @return the bytes sent, 0 if none could be
      */
-    int sendNewData(int max) {
+    int sendNewData(int max, boolean push) {
         int len = Math.min(Math.min(max, sendMss - wire.sackOptionRoom()),
                 Math.min(dataEnd() - sndMax, sndUna + sndWnd - sndMax));
         if (len <= 0 || recovery.sent().isFull()) {
@@ -296,7 +301,7 @@ final class TcpSender {
         int seq = sndMax;
         long now = clock.nanoTime();
         lastSendNanos = now;
-        emit(seq, len);
+        emit(seq, len, push);
         if (rttStart < 0 && !options.tsOk()) {
             // Without timestamps (RFC 7323 section 4) one segment at a time is timed.
             rttSeq = seq;
@@ -317,7 +322,7 @@ final class TcpSender {
     int resend(int seq, int len) {
         len = Math.min(len, sendMss - wire.sackOptionRoom());
         lastSendNanos = clock.nanoTime();
-        emit(seq, len);
+        emit(seq, len, true);
         stats.retransmits.increment();
         if (cc.congestionWindow() < cc.slowStartThreshold()) {
             stats.slowStartRetransmits.increment();
@@ -329,9 +334,15 @@ final class TcpSender {
         return len;
     }
 
-    private void emit(int seq, int len) {
+    /**
+     * PSH (RFC 9293 section 3.9.1) marks the end of what the sender has, and also the last segment
+     * before it must wait for an ACK (the windows are full, or it sends during recovery): a
+     * receiver that delays its ACKs until a second segment or a push (Linux) then acknowledges
+     * as soon as its application has read the data, instead of after its delayed-ACK timer.
+     */
+    private void emit(int seq, int len, boolean push) {
         boolean last = seq + len == dataEnd();
-        wire.emitData(seq, ACK | (last ? PSH : 0), seq - sndUna, len);
+        wire.emitData(seq, ACK | (last || push ? PSH : 0), seq - sndUna, len);
     }
 
     /** Sends the FIN again: it sits at {@code finSeq}, after the last byte of data. */
@@ -343,11 +354,13 @@ final class TcpSender {
 
     /**
      * RFC 6298 section 5.4: the retransmission timer expired. Recovery marks what is lost
-     * ({@link LossRecovery#retransmitTimeout}) and the first of it goes again now.
+     * ({@link LossRecovery#retransmitTimeout}); the earliest segment not acknowledged goes again
+     * now, whatever pipe says, and the rest as the window allows.
      */
     void retransmitOnTimeout(long now) {
         rttStart = -1;
         recovery.retransmitTimeout(now);
+        recovery.retransmitFirst(now);
         output(now);
     }
 
@@ -358,7 +371,7 @@ final class TcpSender {
     void sendTailLossProbe() {
         stats.tlpRecovery.increment();
         SentSegments sent = recovery.sent();
-        if (sendNewData(sendMss) > 0) {
+        if (sendNewData(sendMss, true) > 0) {
             recovery.probeSent(false);
         } else if (finSent && Seq.leq(sndUna, finSeq)
                 && (sent.isEmpty() || Seq.leq(sent.end(sent.size() - 1), sndUna))) {
@@ -428,6 +441,11 @@ final class TcpSender {
 
     long srttNanos() {
         return rtt.srttNanos();
+    }
+
+    /** A round-trip measurement for the RTO (RFC 6298 section 2). */
+    void rttSample(long nanos) {
+        rtt.sample(nanos);
     }
 
     /** SND.MAX - SND.UNA: sequence space sent and not yet acknowledged. */

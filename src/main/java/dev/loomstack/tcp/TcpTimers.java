@@ -35,11 +35,12 @@ import java.util.concurrent.locks.ReentrantLock;
 final class TcpTimers {
     static final long MAX_PERSIST_NANOS = TimeUnit.SECONDS.toNanos(60);
     /**
-     * The least a tail-loss probe waits, as the TLP draft's max(2 * SRTT, 10 ms) (RFC 8985 section 7.2
-     * itself has no floor): where the round trip is well under a millisecond, an ACK held up a few
-     * milliseconds by a busy host would otherwise draw a needless probe.
+     * What a tail-loss probe waits beyond 2 SRTT (RFC 8985 section 7.2 has no floor): two ticks of
+     * the timer wheel, so that a probe never fires a tick early, and room for an ACK the receiver
+     * or a busy host held up briefly (Linux adds two jiffies; the old 10 ms floor of the TLP draft
+     * left a sub-millisecond path idle for 10 ms on every lost tail).
      */
-    static final long MIN_PROBE_TIMEOUT_NANOS = TimeUnit.MILLISECONDS.toNanos(10);
+    static final long PROBE_TIMEOUT_SLACK_NANOS = TimeUnit.MILLISECONDS.toNanos(2);
     /**
      * RFC 8985 section 7.2's TLP.max_ack_delay (WCDelAckT in its drafts, which recommended 200 ms):
      * what a probe allows for the peer's delayed ACK when only one segment is in flight, since a
@@ -122,7 +123,7 @@ final class TcpTimers {
         if (!rtoTimer.armed()) {
             rtoTimer.armAfter(rtt.rtoNanos());
             armTailLossProbe();
-        } else if (newData) {
+        } else if (newData || ep.sender.recovery().inRecovery()) {
             armTailLossProbe();
         }
     }
@@ -134,12 +135,12 @@ final class TcpTimers {
      */
     private void armTailLossProbe() {
         TcpSender sender = ep.sender;
-        if (sender.recovery().inRecovery() || probeSent || !rtt.hasSample() || !ep.currentState().synchronized_()) {
+        if (probeSent || !rtt.hasSample() || !ep.currentState().synchronized_()) {
             return;
         }
         // RFC 8985 section 7.2: PTO = 2 * SRTT, plus TLP.max_ack_delay if FlightSize is one segment,
         // whose ACK a receiver may delay well past two round trips on a fast path.
-        long pto = Math.max(2 * rtt.srttNanos(), MIN_PROBE_TIMEOUT_NANOS);
+        long pto = 2 * rtt.srttNanos() + PROBE_TIMEOUT_SLACK_NANOS;
         if (sender.flightSize() <= sender.sendMss()) {
             pto += TLP_MAX_ACK_DELAY_NANOS;
         }
@@ -206,12 +207,15 @@ final class TcpTimers {
         try {
             TcpState state = ep.currentState();
             TcpSender sender = ep.sender;
-            if (!state.synchronized_() || state == TcpState.TIME_WAIT || sender.recovery().inRecovery()
-                    || sender.flightSize() == 0) {
+            if (!state.synchronized_() || state == TcpState.TIME_WAIT || sender.flightSize() == 0) {
                 return;
             }
             probeSent = true;
-            sender.sendTailLossProbe();
+            if (sender.recovery().inRecovery()) {
+                sender.recovery().recoveryProbe(timers.clock().nanoTime());
+            } else {
+                sender.sendTailLossProbe();
+            }
         } finally {
             lock.unlock();
         }

@@ -63,17 +63,28 @@ class TcpSenderTest {
         public void windowOpened() {
             windowOpenings++;
         }
+
+        long lossTimer;
+
+        @Override
+        public void lossDetectionTimer(long delayNanos) {
+            lossTimer = delayNanos;
+        }
     }
 
     private final ManualClock clock = new ManualClock(1_000_000_000L);
     private final Stats.TcpStats stats = new Stats().tcp;
     private final RecordingWire wire = new RecordingWire();
 
-    /** A synchronized sender: SYN acknowledged, peer window {@code window}, NewReno. */
+    /** A synchronized sender: SYN acknowledged, peer window {@code window}, NewReno, SACK agreed. */
     private TcpSender sender(boolean nagle, int window) {
+        return sender(nagle, window, true);
+    }
+
+    private TcpSender sender(boolean nagle, int window, boolean sack) {
         NegotiatedOptions options = new NegotiatedOptions(TcpSettings.defaults(), clock, MSS);
-        // The peer offers SACK and its MSS, neither window scaling nor timestamps.
-        assertEquals(MSS, options.agree(true, MSS, -1, true, false, 0));
+        // The peer offers its MSS and perhaps SACK, neither window scaling nor timestamps.
+        assertEquals(MSS, options.agree(true, MSS, -1, sack, false, 0));
         TcpSender s = new TcpSender(1 << 20, nagle, new RttEstimator(), options, stats, clock, wire);
         wire.sender = s;
         s.open(ISS);
@@ -124,19 +135,32 @@ class TcpSenderTest {
         assertTrue(wire.data.stream().allMatch(x -> x.len() <= MSS - 36));
     }
 
+    /**
+     * RFC 9293 section 3.8.6.2.1 (sender-side silly window avoidance): the 10 bytes of window
+     * left after two segments are not spent on a runt while data is in flight.
+     */
     @Test
-    void neverBeyondThePeersWindow() {
+    void neverBeyondThePeersWindowNorARuntInsideIt() {
         TcpSender s = sender(false, 2 * MSS + 10);
         s.buffer(bytes(5 * MSS), 0, 5 * MSS);
         s.output(clock.nanoTime());
-        assertEquals(List.of(MSS, MSS, 10), wire.data.stream().map(Sent::len).toList());
-        assertEquals(FIRST + 2 * MSS + 10, s.sndMax());
-        // The window opens by an ACK of the first segment: more goes.
+        assertEquals(List.of(MSS, MSS), wire.data.stream().map(Sent::len).toList());
+        assertEquals(FIRST + 2 * MSS, s.sndMax());
+        // The window opens by an ACK of the first segment: a whole segment fits and goes.
         s.acknowledge(FIRST + MSS);
         assertFalse(s.updateWindow(1, FIRST + MSS, 2 * MSS + 10));
         assertEquals(2 * MSS + 10, s.sndWnd());
         s.output(clock.nanoTime());
-        assertEquals(FIRST + 3 * MSS + 10, s.sndMax());
+        assertEquals(FIRST + 3 * MSS, s.sndMax());
+    }
+
+    /** Half the largest window the peer offered is worth sending even when it is less than a segment. */
+    @Test
+    void aSmallWindowIsStillUsedWhenItIsHalfTheLargestOffered() {
+        TcpSender s = sender(false, 600);
+        s.buffer(bytes(5 * MSS), 0, 5 * MSS);
+        s.output(clock.nanoTime());
+        assertEquals(List.of(600), wire.data.stream().map(Sent::len).toList());
     }
 
     @Test
@@ -203,76 +227,120 @@ class TcpSenderTest {
         assertEquals(0, s.buffered());
     }
 
-    @Test
-    void aTimeoutResendsTheFirstSegmentThenGoesBackN() {
-        TcpSender s = sender(false, 65535);
-        s.buffer(bytes(4 * MSS), 0, 4 * MSS);
-        s.output(clock.nanoTime());
-        wire.data.clear();
-        s.retransmitOnTimeout(clock.nanoTime());
-        assertEquals(List.of(FIRST), wire.data.stream().map(Sent::seq).toList());
-        assertEquals(1, stats.retransmits.value());
-        // RFC 5681 section 3.1: cwnd is one segment now; the ACK of the first lets two more go.
-        s.acknowledge(FIRST + MSS);
-        s.recovery().newDataAcked(MSS, -1, clock.nanoTime());
-        s.output(clock.nanoTime());
-        assertEquals(List.of(FIRST, FIRST + MSS, FIRST + 2 * MSS),
-                wire.data.stream().map(Sent::seq).toList());
+    private List<Integer> sentSeqs() {
+        return wire.data.stream().map(Sent::seq).toList();
     }
 
-    /** RFC 5681 section 3.2 / RFC 6675: the third duplicate ACK retransmits SND.UNA and starts recovery. */
+    /**
+     * RFC 6298 section 5.4 and RFC 8985 section 6.3: a timeout resends the first unacknowledged
+     * segment; as the window grows in slow start the others follow, and never the SACKed ones.
+     */
     @Test
-    void threeDuplicateAcksStartFastRetransmit() {
+    void aTimeoutResendsTheFirstSegmentThenTheRestInSlowStartSkippingSacked() {
         TcpSender s = sender(false, 65535);
+        s.buffer(bytes(5 * MSS), 0, 5 * MSS);
+        s.output(clock.nanoTime());
+        // The fourth segment was SACKed before the timer fired.
+        s.ackArrived(ack(FIRST, 65535, 1, sack(FIRST + 3 * MSS, FIRST + 4 * MSS)), clock.nanoTime());
+        wire.data.clear();
+        clock.set(clock.nanoTime() + 1_000_000_000L);
+        s.retransmitOnTimeout(clock.nanoTime());
+        assertEquals(List.of(FIRST), sentSeqs());
+        assertEquals(LossRecovery.State.TIMEOUT_RECOVERY, s.recovery().state());
+        // RFC 5681 section 3.1: cwnd is one segment; the ACK of the first lets two more go.
+        clock.set(clock.nanoTime() + 1_000_000);
+        s.ackArrived(ack(FIRST + MSS, 65535, 2, sack(FIRST + 3 * MSS, FIRST + 4 * MSS)), clock.nanoTime());
+        s.output(clock.nanoTime());
+        assertEquals(List.of(FIRST, FIRST + MSS, FIRST + 2 * MSS), sentSeqs());
+        clock.set(clock.nanoTime() + 1_000_000);
+        s.ackArrived(ack(FIRST + 4 * MSS, 65535, 3), clock.nanoTime());
+        s.output(clock.nanoTime());
+        // The SACKed fourth was never sent again; the fifth is the last one outstanding.
+        assertEquals(List.of(FIRST, FIRST + MSS, FIRST + 2 * MSS, FIRST + 4 * MSS), sentSeqs());
+        assertEquals(4, stats.retransmits.value());
+    }
+
+    /** RFC 5681 section 3.2 / RFC 6582: without SACK the third duplicate ACK retransmits SND.UNA. */
+    @Test
+    void threeDuplicateAcksStartFastRetransmitWithoutSack() {
+        TcpSender s = sender(false, 65535, false);
         s.buffer(bytes(6 * MSS), 0, 6 * MSS);
         s.output(clock.nanoTime());
         wire.data.clear();
-        LossRecovery r = s.recovery();
-        r.duplicateAck(false, clock.nanoTime());
-        r.duplicateAck(false, clock.nanoTime());
-        assertFalse(r.inRecovery());
+        s.ackArrived(ack(FIRST, 65535, 1), clock.nanoTime());
+        s.ackArrived(ack(FIRST, 65535, 1), clock.nanoTime());
+        assertFalse(s.recovery().inRecovery());
+        s.output(clock.nanoTime());
         assertTrue(wire.data.isEmpty());
-        r.duplicateAck(false, clock.nanoTime());
-        assertTrue(r.inRecovery());
-        assertEquals(List.of(FIRST), wire.data.stream().map(Sent::seq).toList());
+        s.ackArrived(ack(FIRST, 65535, 1), clock.nanoTime());
+        assertEquals(LossRecovery.State.FAST_RECOVERY, s.recovery().state());
+        s.output(clock.nanoTime());
+        assertEquals(FIRST, wire.data.getFirst().seq());
         assertEquals(1, stats.fastRetransmit.value());
         assertEquals(1, stats.fastRecovery.value());
         // RFC 6582 section 3.2 step 3: acknowledging everything sent ends recovery.
-        s.acknowledge(FIRST + 6 * MSS);
-        r.newDataAcked(6 * MSS, -1, clock.nanoTime());
-        assertFalse(r.inRecovery());
+        s.ackArrived(ack(FIRST + 6 * MSS, 65535, 2), clock.nanoTime());
+        assertFalse(s.recovery().inRecovery());
     }
 
-    /** RFC 6675 section 5: SACKed data beyond DupThresh segments marks SND.UNA lost on the first duplicate. */
+    /**
+     * RFC 8985 section 6.2: with three segments SACKed and no reordering seen, the reordering
+     * window is zero, so the unacknowledged first segment, sent before them, is lost at once.
+     */
     @Test
-    void sackedDataMarksTheFirstSegmentLost() {
+    void sackedLaterSegmentsMarkTheFirstLostByRack() {
         TcpSender s = sender(false, 65535);
         s.buffer(bytes(6 * MSS), 0, 6 * MSS);
         s.output(clock.nanoTime());
         wire.data.clear();
+        clock.set(clock.nanoTime() + 10_000_000);
+        s.ackArrived(ack(FIRST, 65535, 1, sack(FIRST + MSS, FIRST + 4 * MSS)), clock.nanoTime());
         LossRecovery r = s.recovery();
-        TcpOptions o = new TcpOptions();
-        o.sackCount = 1;
-        o.sackStart[0] = FIRST + MSS;
-        o.sackEnd[0] = FIRST + 4 * MSS;
-        r.sackArrived(FIRST, o);
-        r.duplicateAck(true, clock.nanoTime());
-        assertTrue(r.inRecovery());
+        assertEquals(LossRecovery.State.FAST_RECOVERY, r.state());
         assertEquals(1, stats.sackRecovery.value());
+        assertEquals(1, stats.rackLostSegments.value());
+        s.output(clock.nanoTime());
         assertEquals(FIRST, wire.data.getFirst().seq());
         assertEquals(MSS, wire.data.getFirst().len());
-        // RFC 6675 section 4: the three SACKed segments have left the network; the repair and the
-        // two segments after the SACKed range are in it.
+        // RFC 6675 section 4: the three SACKed segments have left the network and the first is
+        // lost; its repair and the two segments after the SACKed range are in it.
         assertEquals(3 * MSS, r.pipe());
+    }
+
+    /** One SACKed segment and a round trip that has not yet passed: RACK waits, with a timer. */
+    @Test
+    void aSingleSackWaitsForTheReorderingWindow() {
+        TcpSender s = sender(false, 65535);
+        s.buffer(bytes(3 * MSS), 0, 3 * MSS);
+        s.output(clock.nanoTime());
+        clock.set(clock.nanoTime() + 10_000_000);
+        // An RTT sample first, so that min_RTT (and the reordering window from it) is known.
+        s.ackArrived(ack(FIRST + MSS, 65535, 1), clock.nanoTime());
+        s.buffer(bytes(2 * MSS), 0, 2 * MSS);
+        s.output(clock.nanoTime());
+        clock.set(clock.nanoTime() + 1_000_000);
+        s.ackArrived(ack(FIRST + MSS, 65535, 2, sack(FIRST + 2 * MSS, FIRST + 3 * MSS)), clock.nanoTime());
+        assertFalse(s.recovery().inRecovery());
+        assertTrue(wire.lossTimer > 0, "the reordering timer is armed");
+        clock.set(clock.nanoTime() + wire.lossTimer);
+        assertTrue(s.recovery().reorderTimerFired(clock.nanoTime()) == 0);
+        assertEquals(LossRecovery.State.FAST_RECOVERY, s.recovery().state());
     }
 
     /** A pure ACK from the peer: no data, window {@code window}, newer than the last by sequence. */
     private static Segment ack(int ack, int window, int peerSeq) {
+        return ack(ack, window, peerSeq, new TcpOptions());
+    }
+
+    private static Segment ack(int ack, int window, int peerSeq, TcpOptions options) {
         Segment seg = new Segment();
         seg.sequence = peerSeq;
         seg.acknowledgment = ack;
         seg.flags = dev.loomstack.packet.TcpHeader.ACK;
         seg.window = window;
+        seg.options.sackCount = options.sackCount;
+        System.arraycopy(options.sackStart, 0, seg.options.sackStart, 0, options.sackCount);
+        System.arraycopy(options.sackEnd, 0, seg.options.sackEnd, 0, options.sackCount);
         return seg;
     }
 
@@ -282,7 +350,7 @@ class TcpSenderTest {
      */
     @Test
     void ackArrivedTellsNewDataFromDuplicates() {
-        TcpSender s = sender(false, 65535);
+        TcpSender s = sender(false, 65535, false);
         s.buffer(bytes(6 * MSS), 0, 6 * MSS);
         s.output(clock.nanoTime());
         wire.data.clear();
@@ -294,6 +362,7 @@ class TcpSenderTest {
             assertFalse(s.ackArrived(ack(FIRST + MSS, 60000, 1), clock.nanoTime()));
         }
         assertTrue(s.recovery().inRecovery());
+        s.output(clock.nanoTime());
         assertEquals(FIRST + MSS, wire.data.getFirst().seq());
     }
 
@@ -319,47 +388,54 @@ class TcpSenderTest {
         return o;
     }
 
-    /** RFC 6582 section 3.2 step 5: without SACK, a partial ACK retransmits the next hole at once. */
+    /** RFC 6582 section 3.2 step 5: without SACK, a partial ACK repairs the next hole at once. */
     @Test
     void aPartialAckRepairsTheNextHoleWithoutSack() {
-        TcpSender s = sender(false, 65535);
+        TcpSender s = sender(false, 65535, false);
         s.buffer(bytes(6 * MSS), 0, 6 * MSS);
         s.output(clock.nanoTime());
-        LossRecovery r = s.recovery();
-        for (int i = 0; i < SackScoreboard.DUP_THRESH; i++) {
-            r.duplicateAck(false, clock.nanoTime());
+        for (int i = 0; i < LossRecovery.DUP_THRESH; i++) {
+            s.ackArrived(ack(FIRST, 65535, 1), clock.nanoTime());
         }
+        s.output(clock.nanoTime());
         wire.data.clear();
         // The repair of the first segment arrived and so did the second; the third was lost too.
-        int acked = s.acknowledge(FIRST + 2 * MSS);
-        r.newDataAcked(acked, -1, clock.nanoTime());
-        assertTrue(r.inRecovery());
-        assertEquals(List.of(FIRST + 2 * MSS), wire.data.stream().map(Sent::seq).toList());
+        s.ackArrived(ack(FIRST + 2 * MSS, 65535, 2), clock.nanoTime());
+        assertTrue(s.recovery().inRecovery());
+        s.output(clock.nanoTime());
+        assertEquals(FIRST + 2 * MSS, wire.data.getFirst().seq());
     }
 
     /**
-     * The repair of SND.UNA is watched: once data sent after it is SACKed while SND.UNA stays put,
-     * the repair was lost too and goes again, without waiting for the RTO.
+     * RFC 8985 section 2.2: a lost retransmission is found like any lost segment. Once data sent
+     * after the repair of SND.UNA is SACKed a round trip later while SND.UNA stays put, the repair
+     * goes again, without waiting for the RTO.
      */
     @Test
     void aLostRepairOfSndUnaGoesAgainWithoutATimeout() {
         TcpSender s = sender(false, 65535);
         s.buffer(bytes(6 * MSS), 0, 6 * MSS);
         s.output(clock.nanoTime());
-        LossRecovery r = s.recovery();
         wire.data.clear();
-        r.sackArrived(FIRST, sack(FIRST + MSS, FIRST + 5 * MSS));
-        r.duplicateAck(true, clock.nanoTime());
-        assertEquals(List.of(FIRST), wire.data.stream().map(Sent::seq).toList());
-        // More to send: recovery sends it as pipe allows (RFC 6675 section 5 step C).
-        s.buffer(bytes(2 * MSS), 0, 2 * MSS);
+        clock.set(clock.nanoTime() + 10_000_000);
+        s.ackArrived(ack(FIRST, 65535, 1, sack(FIRST + MSS, FIRST + 5 * MSS)), clock.nanoTime());
         s.output(clock.nanoTime());
-        assertEquals(List.of(FIRST, FIRST + 6 * MSS), wire.data.stream().map(Sent::seq).toList());
-        // That new segment is SACKed, the repair of SND.UNA is not: it was lost.
+        assertEquals(List.of(FIRST), sentSeqs());
+        // More data to send: recovery sends it as PRR allows.
+        s.buffer(bytes(2 * MSS), 0, 2 * MSS);
+        s.ackArrived(ack(FIRST, 65535, 2, sack(FIRST + 5 * MSS, FIRST + 6 * MSS, FIRST + MSS, FIRST + 5 * MSS)),
+                clock.nanoTime());
+        s.output(clock.nanoTime());
+        assertTrue(sentSeqs().contains(FIRST + 6 * MSS), "new data went out during recovery: " + sentSeqs());
+        // A round trip later, that new segment is SACKed and the repair of SND.UNA is not: it was lost.
+        clock.set(clock.nanoTime() + 10_000_000);
         wire.data.clear();
-        r.sackArrived(FIRST, sack(FIRST + 6 * MSS, FIRST + 7 * MSS, FIRST + MSS, FIRST + 5 * MSS));
+        long retransmitsBefore = stats.retransmits.value();
+        s.ackArrived(ack(FIRST, 65535, 3, sack(FIRST + 6 * MSS, FIRST + 7 * MSS, FIRST + MSS, FIRST + 6 * MSS)),
+                clock.nanoTime());
         s.output(clock.nanoTime());
         assertEquals(FIRST, wire.data.getFirst().seq());
-        assertTrue(r.inRecovery());
+        assertEquals(retransmitsBefore + 1, stats.retransmits.value());
+        assertTrue(s.recovery().inRecovery());
     }
 }
