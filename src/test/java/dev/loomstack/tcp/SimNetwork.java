@@ -127,15 +127,6 @@ final class SimNetwork implements AutoCloseable {
         this(1500, impair, seed, TcpSettings.defaults());
     }
 
-    /** The impaired link a direction's packets pass through. */
-    ImpairedLink link(Direction d) {
-        return d == Direction.A_TO_B ? linkA : linkB;
-    }
-
-    Stats stats(Direction sendingSide) {
-        return sendingSide == Direction.A_TO_B ? statsA : statsB;
-    }
-
     /** Replaces the filter on {@code d}'s packets ({@link PacketFilter#PASS_ALL} removes it). */
     void filter(Direction d, PacketFilter f) {
         (d == Direction.A_TO_B ? wireA : wireB).filter = f;
