@@ -170,7 +170,8 @@ public final class ImpairedLink implements LinkEndpoint {
             long due = arrival;
             if (chance(impairment.reorder())) {
                 reordered.increment();
-                due += impairment.reorderNanos();
+                due += impairment.reorderUniform() ? 1 + random.nextLong(impairment.reorderNanos())
+                        : impairment.reorderNanos();
             }
             if (due > now) {
                 hold(due, packet);

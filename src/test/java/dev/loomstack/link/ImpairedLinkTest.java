@@ -93,8 +93,10 @@ class ImpairedLinkTest {
         assertThrows(IllegalArgumentException.class, () -> none.withBottleneck(-8, Impairment.UNLIMITED_QUEUE));
         assertThrows(IllegalArgumentException.class, () -> none.withBottleneck(1_000_000, -1));
         assertThrows(IllegalArgumentException.class,
-                () -> new Impairment(0, 0, 0, 0, 0, 0, 1, Impairment.NO_BOTTLENECK, 10_000),
+                () -> new Impairment(0, 0, 0, 0, 0, 0, false, 1, Impairment.NO_BOTTLENECK, 10_000),
                 "a queue limit without a rate has no queue to limit");
+        assertThrows(IllegalArgumentException.class, () -> none.withReorderUpTo(0.1, 0),
+                "a random extra needs an upper bound");
         assertEquals(1_000_000, none.withBottleneck(8_000_000, 3000).serialisationNanos(1000), "1000 B at 8 Mbit/s");
         assertEquals(0, none.serialisationNanos(1000), "no bottleneck, no serialisation");
     }
@@ -221,6 +223,33 @@ class ImpairedLinkTest {
             runs.add(got);
         }
         assertEquals(runs.get(0), runs.get(1), "the same seed and clock give the same run");
+    }
+
+    @Test
+    void uniformReorderingHoldsEachReorderedPacketARandomExtraUpToTheBound() {
+        ManualTimerService timers = new ManualTimerService();
+        Arrivals far = new Arrivals(timers);
+        ImpairedLink link = new ImpairedLink(far, Impairment.none(13).withDelay(5 * MS).withReorderUpTo(0.2, 3 * MS),
+                pool, LinkSchedulers.on(timers));
+        for (int i = 0; i < 500; i++) {
+            write(link, i, 100);
+            timers.advanceNanos(MS / 10);
+        }
+        timers.advanceNanos(20 * MS);
+        List<Arrival> got = far.take();
+        assertEquals(500, got.size());
+        java.util.Set<Long> extras = new java.util.TreeSet<>();
+        for (Arrival a : got) {
+            long extra = a.at() - a.tag() * (MS / 10) - 5 * MS;
+            assertTrue(extra >= 0 && extra <= 3 * MS, "within (0, 3 ms] or none: " + a);
+            if (extra > 0) {
+                extras.add(extra);
+            }
+        }
+        assertEquals(link.reordered.sum(), got.stream().filter(a -> a.at() - a.tag() * (MS / 10) > 5 * MS).count());
+        assertTrue(extras.size() > 10, "extras spread over the range: " + extras.size());
+        assertTrue(extras.stream().anyMatch(e -> e < MS) && extras.stream().anyMatch(e -> e > 2 * MS),
+                "some held briefly, some long");
     }
 
     @Test
