@@ -79,7 +79,8 @@ public final class ImpairedLink implements LinkEndpoint {
      */
     public ImpairedLink(LinkEndpoint inner, Impairment impairment, PacketBufferPool pool, LinkScheduler scheduler) {
         if (scheduler == null) {
-            throw new IllegalArgumentException("a scheduler is needed; use the three-argument constructor for real time");
+            throw new IllegalArgumentException(
+                    "a scheduler is needed; use the three-argument constructor for real time");
         }
         this.inner = inner;
         this.impairment = impairment;
@@ -141,7 +142,8 @@ public final class ImpairedLink implements LinkEndpoint {
             long departure = now;
             if (impairment.hasBottleneck()) {
                 long start = Math.max(now, lastDeparture);
-                if (impairment.hasQueueLimit() && queuedBytes(start - now) + packet.length() > impairment.queueLimitBytes()) {
+                if (impairment.hasQueueLimit()
+                        && queuedBytes(start - now) + packet.length() > impairment.queueLimitBytes()) {
                     tailDropped.increment();
                     packet.release();
                     return true;

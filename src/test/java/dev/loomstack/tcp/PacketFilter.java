@@ -41,7 +41,10 @@ interface PacketFilter {
         return new DropTransmissions(offset, count);
     }
 
-    /** Holds every packet arriving in {@code [fromNanos, untilNanos)} until {@code untilNanos}, then lets them all go in order. */
+    /**
+     * Holds every packet arriving in {@code [fromNanos, untilNanos)} until {@code untilNanos}, then
+     * lets them all go in order.
+     */
     static DelaySpike delaySpike(long fromNanos, long untilNanos) {
         return new DelaySpike(fromNanos, untilNanos);
     }

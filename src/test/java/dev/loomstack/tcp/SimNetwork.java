@@ -307,7 +307,8 @@ final class SimNetwork implements AutoCloseable {
         private void deliver(PacketBuffer packet, long now) {
             NetworkDispatcher d = peer.dispatcher;
             int len = packet.length();
-            PacketBuffer copy = pool.acquire(len + PacketBufferPool.DEFAULT_HEADROOM, PacketBufferPool.DEFAULT_HEADROOM);
+            int headroom = PacketBufferPool.DEFAULT_HEADROOM;
+            PacketBuffer copy = pool.acquire(len + headroom, headroom);
             System.arraycopy(packet.array(), packet.start(), copy.array(), copy.append(len), len);
             packet.release();
             if (!taps.isEmpty()) {

@@ -66,7 +66,8 @@ final class SimTransfer {
         });
         // Time starts only once the SYN is on its way, so the handshake takes the same simulated time on every run.
         Await.until(Duration.ofSeconds(10), "the SYN sent",
-                () -> failure.get() != null || net.tcpB.connections().stream().anyMatch(e -> e.state() == TcpState.SYN_SENT));
+                () -> failure.get() != null
+                        || net.tcpB.connections().stream().anyMatch(e -> e.state() == TcpState.SYN_SENT));
         net.runUntil(() -> failure.get() != null || established(net.tcpA) && established(net.tcpB),
                 Duration.ofMinutes(2), Duration.ofSeconds(20));
         connector.join(TimeUnit.SECONDS.toMillis(10));

@@ -174,7 +174,8 @@ class TcpLossRecoveryTest {
             }
             assertEquals(2L * offsets.length, net.filtered(SimNetwork.Direction.B_TO_A), "and nothing else");
             assertEquals(0, net.linkA.tailDropped.sum() + net.linkB.tailDropped.sum(), "no other loss");
-            assertEquals(0, t.senderStats().timeouts.value(), "repaired without a retransmission timeout: " + t.progress());
+            assertEquals(0, t.senderStats().timeouts.value(),
+                    "repaired without a retransmission timeout: " + t.progress());
             t.close();
         }
     }
