@@ -11,10 +11,19 @@ import java.util.concurrent.locks.ReentrantLock;
 
 /**
  * A decorator that impairs the packets written to another link: drops, duplicates, corrupts,
- * delays and reorders them as an {@link Impairment} says, with a seeded generator so a failing run
- * can be repeated. Inbound packets pass through untouched (impair the other end for that
- * direction). Delayed packets wait in a delay queue drained by one thread, so the writer never
- * sleeps.
+ * delays and reorders them as an {@link Impairment} says, optionally behind a bottleneck of fixed
+ * rate with a bounded queue, with a seeded generator so a failing run can be repeated. Inbound
+ * packets pass through untouched (impair the other end for that direction).
+ *
+ * <p>Two ways to hold delayed packets, so the writer never sleeps:
+ * <ul>
+ *   <li>real time ({@link #ImpairedLink(LinkEndpoint, Impairment, PacketBufferPool)}): a delay queue
+ *       drained by one thread of the link's own;</li>
+ *   <li>a {@link LinkScheduler} ({@link #ImpairedLink(LinkEndpoint, Impairment, PacketBufferPool, LinkScheduler)}):
+ *       each held packet is a task on the scheduler, written to the inner link on the thread that
+ *       runs the task; no thread of the link's own. With a simulation's manual clock, packets move
+ *       only when simulated time does, and a run is the same every time.</li>
+ * </ul>
  */
 public final class ImpairedLink implements LinkEndpoint {
     private final LinkEndpoint inner;
@@ -22,14 +31,23 @@ public final class ImpairedLink implements LinkEndpoint {
     private final PacketBufferPool pool;
     private final ReentrantLock lock = new ReentrantLock();
     private final SplittableRandom random;
-    private final DelayQueue<Held> held = new DelayQueue<>();
+    /** Null in real-time mode. */
+    private final LinkScheduler scheduler;
+    /** Real-time mode only. */
+    private final DelayQueue<Held> held;
+    /** Real-time mode only. */
     private final Thread releaser;
     private volatile boolean closed;
+    /** When the bottleneck finishes serialising the last packet accepted; guarded by {@link #lock}. */
+    private long lastDeparture = Long.MIN_VALUE;
+    private long order;
 
     public final LongAdder lost = new LongAdder();
     public final LongAdder duplicated = new LongAdder();
     public final LongAdder reordered = new LongAdder();
     public final LongAdder corrupted = new LongAdder();
+    /** Packets dropped because the bottleneck's queue was full (not part of {@link #lost}). */
+    public final LongAdder tailDropped = new LongAdder();
 
     private record Held(long due, long order, PacketBuffer packet) implements Delayed {
         @Override
@@ -44,14 +62,37 @@ public final class ImpairedLink implements LinkEndpoint {
         }
     }
 
-    private long order;
-
+    /** Holds delayed packets in real time, on a thread of the link's own. */
     public ImpairedLink(LinkEndpoint inner, Impairment impairment, PacketBufferPool pool) {
         this.inner = inner;
         this.impairment = impairment;
         this.pool = pool;
         this.random = new SplittableRandom(impairment.seed());
+        this.scheduler = null;
+        this.held = new DelayQueue<>();
         this.releaser = Thread.ofPlatform().daemon().name(inner.name() + "-impaired").start(this::releaseLoop);
+    }
+
+    /**
+     * Holds delayed packets as tasks on {@code scheduler}, in its time; starts no thread. A packet
+     * is written to {@code inner} by whoever runs the task.
+     */
+    public ImpairedLink(LinkEndpoint inner, Impairment impairment, PacketBufferPool pool, LinkScheduler scheduler) {
+        if (scheduler == null) {
+            throw new IllegalArgumentException(
+                    "a scheduler is needed; use the three-argument constructor for real time");
+        }
+        this.inner = inner;
+        this.impairment = impairment;
+        this.pool = pool;
+        this.random = new SplittableRandom(impairment.seed());
+        this.scheduler = scheduler;
+        this.held = null;
+        this.releaser = null;
+    }
+
+    public Impairment impairment() {
+        return impairment;
     }
 
     @Override
@@ -84,12 +125,33 @@ public final class ImpairedLink implements LinkEndpoint {
         inner.start(dispatcher);
     }
 
+    private long now() {
+        return scheduler != null ? scheduler.nanoTime() : System.nanoTime();
+    }
+
     @Override
     public boolean writePacket(PacketBuffer packet) {
+        if (closed) {
+            packet.release();
+            return false;
+        }
         PacketBuffer copy = null;
-        long delay;
         lock.lock();
         try {
+            long now = now();
+            long departure = now;
+            if (impairment.hasBottleneck()) {
+                long start = Math.max(now, lastDeparture);
+                if (impairment.hasQueueLimit()
+                        && queuedBytes(start - now) + packet.length() > impairment.queueLimitBytes()) {
+                    tailDropped.increment();
+                    packet.release();
+                    return true;
+                }
+                departure = start + impairment.serialisationNanos(packet.length());
+                lastDeparture = departure;
+            }
+            // Random loss, duplication and corruption happen on the wire, after the bottleneck.
             if (chance(impairment.loss())) {
                 lost.increment();
                 packet.release();
@@ -106,15 +168,17 @@ public final class ImpairedLink implements LinkEndpoint {
                 int at = packet.start() + random.nextInt(packet.length());
                 packet.array()[at] ^= (byte) (1 << random.nextInt(8));
             }
-            delay = impairment.delayNanos();
+            long arrival = departure + impairment.delayNanos();
+            long due = arrival;
             if (chance(impairment.reorder())) {
                 reordered.increment();
-                delay += impairment.reorderNanos();
+                due += impairment.reorderUniform() ? 1 + random.nextLong(impairment.reorderNanos())
+                        : impairment.reorderNanos();
             }
-            if (delay > 0) {
-                held.add(new Held(System.nanoTime() + delay, order++, packet));
+            if (due > now) {
+                hold(due, packet);
                 if (copy != null) {
-                    held.add(new Held(System.nanoTime() + impairment.delayNanos(), order++, copy));
+                    hold(arrival, copy);
                 }
                 return true;
             }
@@ -126,6 +190,28 @@ public final class ImpairedLink implements LinkEndpoint {
             inner.writePacket(copy);
         }
         return ok;
+    }
+
+    /** Bytes waiting for the bottleneck when it is busy for {@code busyNanos} more. */
+    private long queuedBytes(long busyNanos) {
+        return (long) (busyNanos * (double) impairment.rateBitsPerSecond() / 8e9);
+    }
+
+    /** Called with the lock held, so packets due at the same time keep the order they were written in. */
+    private void hold(long due, PacketBuffer packet) {
+        if (scheduler != null) {
+            scheduler.runAt(due, () -> release(packet));
+        } else {
+            held.add(new Held(due, order++, packet));
+        }
+    }
+
+    private void release(PacketBuffer packet) {
+        if (closed) {
+            packet.release();
+        } else {
+            inner.writePacket(packet);
+        }
     }
 
     private boolean chance(double p) {
@@ -149,14 +235,17 @@ public final class ImpairedLink implements LinkEndpoint {
         }
     }
 
+    /** Stops the link; packets still held are released unwritten. */
     @Override
     public void close() {
         closed = true;
-        releaser.interrupt();
-        try {
-            releaser.join(5_000);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
+        if (releaser != null) {
+            releaser.interrupt();
+            try {
+                releaser.join(5_000);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
         }
         inner.close();
     }

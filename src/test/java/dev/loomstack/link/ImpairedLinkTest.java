@@ -8,8 +8,11 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import dev.loomstack.packet.Bytes;
 import dev.loomstack.packet.PacketBuffer;
 import dev.loomstack.packet.PacketBufferPool;
+import dev.loomstack.stack.ManualTimerService;
 import dev.loomstack.testing.Await;
+import dev.loomstack.testing.LinkSchedulers;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
 import org.junit.jupiter.api.Test;
@@ -81,5 +84,214 @@ class ImpairedLinkTest {
     void probabilitiesAreValidated() {
         assertThrows(IllegalArgumentException.class, () -> Impairment.loss(1.5, 1));
         assertThrows(IllegalArgumentException.class, () -> Impairment.loss(Double.NaN, 1));
+    }
+
+    @Test
+    void bottleneckSettingsAreValidated() {
+        Impairment none = Impairment.none(1);
+        assertThrows(IllegalArgumentException.class, () -> none.withBottleneck(0, Impairment.UNLIMITED_QUEUE));
+        assertThrows(IllegalArgumentException.class, () -> none.withBottleneck(-8, Impairment.UNLIMITED_QUEUE));
+        assertThrows(IllegalArgumentException.class, () -> none.withBottleneck(1_000_000, -1));
+        assertThrows(IllegalArgumentException.class,
+                () -> new Impairment(0, 0, 0, 0, 0, 0, false, 1, Impairment.NO_BOTTLENECK, 10_000),
+                "a queue limit without a rate has no queue to limit");
+        assertThrows(IllegalArgumentException.class, () -> none.withReorderUpTo(0.1, 0),
+                "a random extra needs an upper bound");
+        assertEquals(1_000_000, none.withBottleneck(8_000_000, 3000).serialisationNanos(1000), "1000 B at 8 Mbit/s");
+        assertEquals(0, none.serialisationNanos(1000), "no bottleneck, no serialisation");
+    }
+
+    @Test
+    void realTimeBottleneckDeliversEverythingInOrder() {
+        ImpairedLink[] l = new ImpairedLink[1];
+        // 2000 packets of 64 bytes at 50 Mbit/s: about 20 ms of serialisation.
+        List<Integer> got = send(Impairment.none(5).withBottleneck(50_000_000, Impairment.UNLIMITED_QUEUE), l);
+        assertEquals(N, got.size());
+        for (int i = 0; i < N; i++) {
+            assertEquals(i, got.get(i));
+        }
+    }
+
+    // ---- the manual clock: packets move only when simulated time does --------------------------
+
+    /** Written packets as (tag, arrival time on the manual clock). */
+    private record Arrival(int tag, long at) {}
+
+    /** The far end of a manually clocked link: notes what arrives and when, on the caller's thread. */
+    private static final class Arrivals implements LinkEndpoint {
+        final List<Arrival> got = new ArrayList<>();
+        private final ManualTimerService timers;
+        private final LinkStats stats = new LinkStats();
+
+        Arrivals(ManualTimerService timers) {
+            this.timers = timers;
+        }
+
+        @Override
+        public int mtu() {
+            return 1500;
+        }
+
+        @Override
+        public String name() {
+            return "arrivals";
+        }
+
+        @Override
+        public void start(NetworkDispatcher dispatcher) {}
+
+        @Override
+        public synchronized boolean writePacket(PacketBuffer packet) {
+            got.add(new Arrival(Bytes.i32(packet.array(), packet.start()), timers.clock().nanoTime()));
+            packet.release();
+            return true;
+        }
+
+        synchronized List<Arrival> take() {
+            List<Arrival> out = List.copyOf(got);
+            got.clear();
+            return out;
+        }
+
+        @Override
+        public LinkStats stats() {
+            return stats;
+        }
+
+        @Override
+        public void close() {}
+    }
+
+    private static final long MS = 1_000_000;
+
+    private void write(ImpairedLink link, int tag, int size) {
+        PacketBuffer b = pool.acquire();
+        b.append(size);
+        Bytes.put32(b.array(), b.start(), tag);
+        link.writePacket(b);
+    }
+
+    private static long impairedThreads() {
+        return Thread.getAllStackTraces().keySet().stream().filter(t -> t.getName().equals("arrivals-impaired")).count();
+    }
+
+    @Test
+    void manualClockHoldsPacketsUntilSimulatedTimeReachesThem() {
+        ManualTimerService timers = new ManualTimerService();
+        Arrivals far = new Arrivals(timers);
+        ImpairedLink link = new ImpairedLink(far, Impairment.none(1).withDelay(10 * MS), pool,
+                LinkSchedulers.on(timers));
+        assertEquals(0, impairedThreads(), "no thread of the link's own");
+        for (int i = 0; i < 3; i++) {
+            write(link, i, 100);
+        }
+        assertEquals(3, timers.pending(), "each held packet is a task on the timer service");
+        timers.advanceNanos(10 * MS - 1);
+        assertEquals(List.of(), far.take(), "nothing arrives before the delay has passed in simulated time");
+        timers.advanceNanos(1);
+        assertEquals(List.of(new Arrival(0, 10 * MS), new Arrival(1, 10 * MS), new Arrival(2, 10 * MS)), far.take(),
+                "all three at 10 ms, in the order written");
+        link.close();
+        write(link, 9, 100);
+        timers.advanceNanos(20 * MS);
+        assertEquals(List.of(), far.take(), "a closed link carries nothing");
+    }
+
+    @Test
+    void manualClockReorderingIsRepeatableAndLetsLaterPacketsOvertake() {
+        List<List<Arrival>> runs = new ArrayList<>();
+        for (int run = 0; run < 2; run++) {
+            ManualTimerService timers = new ManualTimerService();
+            Arrivals far = new Arrivals(timers);
+            ImpairedLink link = new ImpairedLink(far, Impairment.none(11).withDelay(5 * MS).withReorder(0.1, 3 * MS),
+                    pool, LinkSchedulers.on(timers));
+            for (int i = 0; i < 200; i++) {
+                write(link, i, 100);
+                timers.advanceNanos(MS / 10);
+            }
+            timers.advanceNanos(20 * MS);
+            List<Arrival> got = far.take();
+            assertEquals(200, got.size());
+            assertTrue(link.reordered.sum() > 0);
+            for (Arrival a : got) {
+                long sent = a.tag() * (MS / 10);
+                long late = a.at() - sent;
+                assertTrue(late == 5 * MS || late == 8 * MS, "held the delay, or the delay and the reordering extra: " + a);
+            }
+            assertNotEquals(got.stream().sorted((x, y) -> Integer.compare(x.tag(), y.tag())).toList(), got,
+                    "later packets overtake reordered ones");
+            runs.add(got);
+        }
+        assertEquals(runs.get(0), runs.get(1), "the same seed and clock give the same run");
+    }
+
+    @Test
+    void uniformReorderingHoldsEachReorderedPacketARandomExtraUpToTheBound() {
+        ManualTimerService timers = new ManualTimerService();
+        Arrivals far = new Arrivals(timers);
+        ImpairedLink link = new ImpairedLink(far, Impairment.none(13).withDelay(5 * MS).withReorderUpTo(0.2, 3 * MS),
+                pool, LinkSchedulers.on(timers));
+        for (int i = 0; i < 500; i++) {
+            write(link, i, 100);
+            timers.advanceNanos(MS / 10);
+        }
+        timers.advanceNanos(20 * MS);
+        List<Arrival> got = far.take();
+        assertEquals(500, got.size());
+        java.util.Set<Long> extras = new java.util.TreeSet<>();
+        for (Arrival a : got) {
+            long extra = a.at() - a.tag() * (MS / 10) - 5 * MS;
+            assertTrue(extra >= 0 && extra <= 3 * MS, "within (0, 3 ms] or none: " + a);
+            if (extra > 0) {
+                extras.add(extra);
+            }
+        }
+        assertEquals(link.reordered.sum(), got.stream().filter(a -> a.at() - a.tag() * (MS / 10) > 5 * MS).count());
+        assertTrue(extras.size() > 10, "extras spread over the range: " + extras.size());
+        assertTrue(extras.stream().anyMatch(e -> e < MS) && extras.stream().anyMatch(e -> e > 2 * MS),
+                "some held briefly, some long");
+    }
+
+    @Test
+    void bottleneckSerialisesPacketsOneAfterAnother() {
+        ManualTimerService timers = new ManualTimerService();
+        Arrivals far = new Arrivals(timers);
+        // 8 Mbit/s: a 1000-byte packet takes 1 ms to leave; then 2 ms on the wire.
+        ImpairedLink link = new ImpairedLink(far,
+                Impairment.none(1).withDelay(2 * MS).withBottleneck(8_000_000, Impairment.UNLIMITED_QUEUE), pool,
+                LinkSchedulers.on(timers));
+        for (int i = 0; i < 5; i++) {
+            write(link, i, 1000);
+        }
+        timers.advanceNanos(20 * MS);
+        assertEquals(List.of(new Arrival(0, 3 * MS), new Arrival(1, 4 * MS), new Arrival(2, 5 * MS),
+                new Arrival(3, 6 * MS), new Arrival(4, 7 * MS)), far.take(), "departures 1 ms apart, each then 2 ms late");
+        write(link, 5, 500);
+        timers.advanceNanos(10 * MS);
+        assertEquals(List.of(new Arrival(5, 20 * MS + MS / 2 + 2 * MS)), far.take(),
+                "an idle bottleneck starts at once: 0.5 ms for 500 bytes, then the delay");
+        assertEquals(0, link.tailDropped.sum());
+    }
+
+    @Test
+    void fullBottleneckQueueDropsTheTailAndCountsIt() {
+        ManualTimerService timers = new ManualTimerService();
+        Arrivals far = new Arrivals(timers);
+        // 1 ms per 1000-byte packet; at most 3000 bytes may wait, the arriving packet included.
+        ImpairedLink link = new ImpairedLink(far, Impairment.none(1).withBottleneck(8_000_000, 3000), pool,
+                LinkSchedulers.on(timers));
+        for (int i = 0; i < 10; i++) {
+            write(link, i, 1000);
+        }
+        assertEquals(7, link.tailDropped.sum(), "three fit, the seven behind them are dropped");
+        assertEquals(0, link.lost.sum(), "tail drops are not random loss");
+        timers.advanceNanos(MS + MS / 2);
+        // The queue now holds the rest of packet 1 and all of packet 2: 1500 bytes, so 1000 more fit.
+        write(link, 10, 1000);
+        write(link, 11, 1000);
+        assertEquals(8, link.tailDropped.sum(), "the second of the two does not fit");
+        timers.advanceNanos(10 * MS);
+        assertEquals(List.of(new Arrival(0, MS), new Arrival(1, 2 * MS), new Arrival(2, 3 * MS), new Arrival(10, 4 * MS)),
+                far.take());
     }
 }
