@@ -47,11 +47,6 @@ import org.junit.jupiter.api.io.TempDir;
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 class TcpEndToEndTest {
     static final int BIG = 256 << 20;
-    /**
-     * Enough for a few hundred drops each way at 2 % loss, so that loss hits data and ACKs in both
-     * directions and each side recovers many times over; more only makes the run longer.
-     */
-    static final int LOSSY = 32 << 20;
     private NetNs client;
     private Netstack netstack;
     private String dev;
@@ -255,18 +250,18 @@ class TcpEndToEndTest {
                 var loomstack = netstack.stats().tcp;
                 long retransmits = loomstack.retransmits.value();
                 long sackRecovery = loomstack.sackRecovery.value();
-                download(far, "2 % loss", false, LOSSY);
+                download(far, "2 % loss", false, BIG);
                 long retransmitted = loomstack.retransmits.value() - retransmits;
                 long sackRecovered = loomstack.sackRecovery.value() - sackRecovery;
                 // Upload: the far kernel sends the data and recovers from what Loomstack acknowledges.
                 Map<String, Long> kernel = kernelTcpCounters(far);
                 Path file = tmp.resolve("upload.bin");
-                upload(far, "2 % loss", true, file, randomFile(file, LOSSY));
+                upload(far, "2 % loss", true, file, randomFile(file, BIG));
                 Map<String, Long> kernelAfter = kernelTcpCounters(far);
                 long kernelRetransmitted = kernelAfter.get("RetransSegs") - kernel.get("RetransSegs");
                 long kernelSackRecovered = kernelAfter.get("TCPSackRecovery") - kernel.get("TCPSackRecovery");
                 System.out.printf("2 %% loss, %d MiB each way: Loomstack retransmitted %d segments (%d SACK"
-                        + " recoveries), the kernel %d (%d SACK recoveries)%n", LOSSY >> 20, retransmitted,
+                        + " recoveries), the kernel %d (%d SACK recoveries)%n", BIG >> 20, retransmitted,
                         sackRecovered, kernelRetransmitted, kernelSackRecovered);
                 assertTrue(retransmitted > 0, "Loomstack retransmitted what the router dropped");
                 assertTrue(sackRecovered > 0, "Loomstack recovered from the kernel's SACK blocks");
