@@ -58,8 +58,9 @@ class CongestionControlUndoTest {
     @Test
     void cubicUndoRestoresWindowThresholdAndWMax() {
         Cubic cc = new Cubic(MSS);
-        // A first, real loss at 10 segments sets W_max = 10.
+        // A first, real loss at 10 segments sets W_max = 10; its recovery ends.
         cc.onLossDetected(cc.congestionWindow(), NOW);
+        cc.onRecoveryComplete(0, NOW);
         assertEquals(10.0, cc.wMax(), 1e-9);
         int priorCwnd = cc.congestionWindow();
         int priorSsthresh = cc.slowStartThreshold();
@@ -91,5 +92,30 @@ class CongestionControlUndoTest {
         assertEquals(ssthresh, cc.slowStartThreshold());
         assertEquals(wMax, cc.wMax(), 1e-9);
         assertEquals(MSS, cc.congestionWindow());
+    }
+
+    /**
+     * RFC 3708 section 4: an episode found needless is undone whole. A fast recovery followed by
+     * a timeout before it ended reduces twice; the undo gives back W_max from before the first.
+     */
+    @Test
+    void cubicUndoAfterARecoveryAndATimeoutRestoresWMaxFromBeforeBoth() {
+        Cubic cc = new Cubic(MSS);
+        cc.onLossDetected(cc.congestionWindow(), NOW);
+        cc.onRecoveryComplete(0, NOW);
+        // Growth back to 9 segments in congestion avoidance, short of W_max = 10: the next
+        // reduction moves W_max down by fast convergence (RFC 9438 section 4.7).
+        for (int i = 0; i < 10_000 && cc.congestionWindow() < 9 * MSS; i++) {
+            cc.onAck(MSS, 10_000_000L, cc.congestionWindow(), NOW + i * 10_000_000L);
+        }
+        double wMaxBefore = cc.wMax();
+        int priorCwnd = cc.congestionWindow();
+        int priorSsthresh = cc.slowStartThreshold();
+        cc.onLossDetected(priorCwnd, NOW);
+        cc.onRetransmitTimeout(priorCwnd, NOW);
+        assertTrue(cc.wMax() < wMaxBefore);
+        cc.undo(priorCwnd, priorSsthresh);
+        assertEquals(priorCwnd, cc.congestionWindow());
+        assertTrue(cc.wMax() >= wMaxBefore, "W_max " + cc.wMax() + " back to at least " + wMaxBefore);
     }
 }
