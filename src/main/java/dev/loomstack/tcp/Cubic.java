@@ -19,6 +19,12 @@ public final class Cubic implements CongestionControl {
     private double wMax;
     /** W_max before the latest reduction, for {@link #undo}. */
     private double wMaxBeforeReduction;
+    /**
+     * A reduction not yet followed by growth or the end of its recovery: a second one in the same
+     * episode (a timeout during fast recovery) keeps the W_max from before the first, which an
+     * undo of the episode must give back (RFC 3708 section 4).
+     */
+    private boolean reduced;
     private double k;
     private double wEst;
     private long epochStart = -1;
@@ -58,6 +64,7 @@ public final class Cubic implements CongestionControl {
         if (rttNanos > 0) {
             lastRtt = rttNanos;
         }
+        reduced = false;
         if (cwnd < ssthresh) {
             cwnd += Math.min(ackedBytes, 2 * mss);
             return;
@@ -89,7 +96,10 @@ public final class Cubic implements CongestionControl {
     private void reduce(int flightSize) {
         double segments = (double) cwnd / mss;
         epochStart = -1;
-        wMaxBeforeReduction = wMax;
+        if (!reduced) {
+            wMaxBeforeReduction = wMax;
+            reduced = true;
+        }
         // Section 4.7: fast convergence releases bandwidth when the share keeps shrinking.
         wMax = segments < wMax ? segments * (1 + BETA) / 2 : segments;
         ssthresh = Math.max((int) (cwnd * BETA), 2 * mss);
@@ -104,6 +114,7 @@ public final class Cubic implements CongestionControl {
     @Override
     public void onRecoveryComplete(int flightSize, long nowNanos) {
         cwnd = ssthresh;
+        reduced = false;
     }
 
     @Override
@@ -129,6 +140,7 @@ public final class Cubic implements CongestionControl {
         ssthresh = Math.max(ssthresh, priorSsthresh);
         wMax = Math.max(wMax, wMaxBeforeReduction);
         epochStart = -1;
+        reduced = false;
     }
 
     @Override

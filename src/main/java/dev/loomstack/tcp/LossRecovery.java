@@ -76,6 +76,8 @@ final class LossRecovery implements SentSegments.Delivery {
     // RFC 8985 section 7.4: the latest tail loss probe, until its outcome is known.
     private boolean probeOutstanding;
     private int probeEnd;
+    /** FlightSize when the probe went: the flight a loss it repairs was lost from (RFC 5681 section 3.2 step 2). */
+    private int probeFlight;
     private boolean probeWasRetransmission;
     /** The end of the latest probe that sent data again: a D-SACK ending there reports the probe, not a repair. */
     private int lastProbeRetransmissionEnd;
@@ -162,7 +164,7 @@ final class LossRecovery implements SentSegments.Delivery {
         }
         int delivered = Math.max(0, dataAcked + (sent.sackedBytes() + dupAckedSegments * sender.sendMss() - sackedBefore));
         if (probeOutstanding) {
-            probeOutcome(ack, advanced, dsack, now);
+            probeOutcome(ack, dsack, duplicate && o.sackCount == 0, now);
         }
         if (state == State.TIMEOUT_RECOVERY && advanced && mayUndo()) {
             // RFC 3522 / RFC 3708: the timeout was spurious, the original flight had arrived.
@@ -420,6 +422,7 @@ final class LossRecovery implements SentSegments.Delivery {
     void probeSent(boolean retransmission) {
         probeOutstanding = true;
         probeEnd = sender.sndMax();
+        probeFlight = sender.flightSize();
         probeWasRetransmission = retransmission;
         if (retransmission) {
             probedByRetransmission = true;
@@ -429,23 +432,25 @@ final class LossRecovery implements SentSegments.Delivery {
     }
 
     /**
-     * RFC 8985 section 7.4.2: a probe of new data, or one whose copy came back as a D-SACK,
-     * repaired nothing; one acknowledged without that, or beyond itself, repaired a loss, which
-     * costs the window a fast recovery would (entered and left at once).
+     * RFC 8985 section 7.4.2: a probe of new data, one whose copy came back as a D-SACK, or one
+     * answered by a duplicate ACK without SACK (case 2: original and probe both arrived) repaired
+     * nothing; one acknowledged beyond itself without that repaired a loss, which costs the
+     * window a fast recovery would (entered and left at once). Any other ACK at its end (the
+     * ACK of the original or of the probe, a window update) does not tell which, so it waits.
      */
-    private void probeOutcome(int ack, boolean advanced, boolean dsack, long now) {
+    private void probeOutcome(int ack, boolean dsack, boolean dupAckWithoutSack, long now) {
         if (Seq.lt(ack, probeEnd)) {
             return;
         }
-        if (!probeWasRetransmission || dsack) {
+        if (!probeWasRetransmission || dsack || (ack == probeEnd && dupAckWithoutSack)) {
             probeOutstanding = false;
             return;
         }
-        if (Seq.gt(ack, probeEnd) || !advanced) {
+        if (Seq.gt(ack, probeEnd)) {
             probeOutstanding = false;
             if (state == State.OPEN) {
                 CongestionControl cc = sender.congestionControl();
-                cc.onLossDetected(sender.flightSize(), now);
+                cc.onLossDetected(probeFlight, now);
                 cc.onRecoveryComplete(sender.flightSize(), now);
                 RecoveryEvent.emit("probe-repaired-loss", this, sender);
             }

@@ -140,15 +140,20 @@ final class SentSegments {
 
     /**
      * Segment {@code i} was sent again at {@code now} (a repair, a tail loss probe or the timeout's
-     * retransmission): its copy is in flight, its time is the new one.
+     * retransmission): its copy is in flight, its time is the new one. A copy of a SACKed segment
+     * (a probe of the last segment) is not counted in flight: the receiver holds the data, and
+     * the flag must match the count that {@link #forget} takes back on the cumulative ACK.
      */
     void retransmitted(int i, long now) {
         int s = slot(i);
         byte f = flags[s];
-        if ((f & RETRANSMITTED) == 0 && (f & SACKED) == 0) {
-            retransmittedBytes += ends[s] - starts[s];
+        if ((f & SACKED) == 0) {
+            if ((f & RETRANSMITTED) == 0) {
+                retransmittedBytes += ends[s] - starts[s];
+            }
+            f |= RETRANSMITTED;
         }
-        flags[s] = (byte) (f | RETRANSMITTED | EVER_RETRANSMITTED);
+        flags[s] = (byte) (f | EVER_RETRANSMITTED);
         sentAt[s] = now;
         if (Seq.gt(ends[s], retransmittedEdge)) {
             retransmittedEdge = ends[s];

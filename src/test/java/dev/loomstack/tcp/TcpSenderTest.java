@@ -438,4 +438,193 @@ class TcpSenderTest {
         assertEquals(retransmitsBefore + 1, stats.retransmits.value());
         assertTrue(s.recovery().inRecovery());
     }
+
+    /**
+     * RFC 3708 section 4 with RFC 2883 section 4: a fast recovery whose only retransmission comes
+     * back as a D-SACK (its first block below the ACK) was needless: the window and threshold
+     * return and it is counted as a spurious recovery undone.
+     */
+    @Test
+    void aRecoveryWhoseOnlyRepairIsDsackedIsUndone() {
+        TcpSender s = sender(false, 65535);
+        s.buffer(bytes(6 * MSS), 0, 6 * MSS);
+        s.output(clock.nanoTime());
+        CongestionControl cc = s.congestionControl();
+        int priorCwnd = cc.congestionWindow();
+        int priorSsthresh = cc.slowStartThreshold();
+        clock.set(clock.nanoTime() + 10_000_000);
+        s.ackArrived(ack(FIRST, 65535, 1, sack(FIRST + MSS, FIRST + 4 * MSS)), clock.nanoTime());
+        assertEquals(LossRecovery.State.FAST_RECOVERY, s.recovery().state());
+        assertTrue(cc.congestionWindow() < priorCwnd);
+        wire.data.clear();
+        s.output(clock.nanoTime());
+        assertEquals(List.of(FIRST), sentSeqs());
+        // The original was only late: it arrives, then the repair arrives as a duplicate.
+        clock.set(clock.nanoTime() + 1_000_000);
+        s.ackArrived(ack(FIRST + 4 * MSS, 65535, 2), clock.nanoTime());
+        assertEquals(LossRecovery.State.FAST_RECOVERY, s.recovery().state());
+        s.ackArrived(ack(FIRST + 4 * MSS, 65535, 3, sack(FIRST, FIRST + MSS)), clock.nanoTime());
+        assertEquals(LossRecovery.State.OPEN, s.recovery().state());
+        assertEquals(priorCwnd, cc.congestionWindow());
+        assertEquals(priorSsthresh, cc.slowStartThreshold());
+        assertEquals(1, stats.spuriousRecovery.value());
+        assertEquals(1, stats.segmentsAckedWithDsack.value());
+        assertEquals(0, s.recovery().sent().lostBytes());
+    }
+
+    /** A tail loss probe that sent the last segment again, then one segment of new data after it. */
+    private TcpSender probedFlight() {
+        TcpSender s = sender(false, 65535);
+        s.buffer(bytes(3 * MSS), 0, 3 * MSS);
+        s.output(clock.nanoTime());
+        clock.set(clock.nanoTime() + 10_000_000);
+        wire.data.clear();
+        s.sendTailLossProbe();
+        assertEquals(List.of(FIRST + 2 * MSS), sentSeqs());
+        assertEquals(1, stats.tlpRecovery.value());
+        s.buffer(bytes(MSS), 0, MSS);
+        s.output(clock.nanoTime());
+        assertEquals(FIRST + 4 * MSS, s.sndMax());
+        return s;
+    }
+
+    /**
+     * RFC 8985 section 7.4.2: a probe that retransmitted the last segment, answered by an ACK
+     * beyond it without a D-SACK, repaired a loss and costs the window a loss costs, once.
+     */
+    @Test
+    void aProbeRetransmissionAckedBeyondWithoutDsackReducesTheWindowOnce() {
+        TcpSender s = probedFlight();
+        CongestionControl cc = s.congestionControl();
+        int priorCwnd = cc.congestionWindow();
+        clock.set(clock.nanoTime() + 1_000_000);
+        s.ackArrived(ack(FIRST + 4 * MSS, 65535, 1), clock.nanoTime());
+        int ssthresh = cc.slowStartThreshold();
+        assertTrue(ssthresh < Integer.MAX_VALUE, "ssthresh was lowered");
+        assertTrue(cc.congestionWindow() < priorCwnd, "cwnd " + cc.congestionWindow() + " < " + priorCwnd);
+        assertEquals(LossRecovery.State.OPEN, s.recovery().state());
+        // Later ACKs judge no probe: the threshold stays.
+        s.buffer(bytes(MSS), 0, MSS);
+        s.output(clock.nanoTime());
+        s.ackArrived(ack(FIRST + 5 * MSS, 65535, 2), clock.nanoTime());
+        assertEquals(ssthresh, cc.slowStartThreshold());
+    }
+
+    /** RFC 8985 section 7.4.2: a D-SACK for the probe's copy shows the original arrived: no reduction. */
+    @Test
+    void aProbeRetransmissionReportedByDsackLeavesTheWindow() {
+        TcpSender s = probedFlight();
+        CongestionControl cc = s.congestionControl();
+        int priorCwnd = cc.congestionWindow();
+        int priorSsthresh = cc.slowStartThreshold();
+        clock.set(clock.nanoTime() + 1_000_000);
+        s.ackArrived(ack(FIRST + 4 * MSS, 65535, 1, sack(FIRST + 2 * MSS, FIRST + 3 * MSS)), clock.nanoTime());
+        assertEquals(priorSsthresh, cc.slowStartThreshold());
+        assertTrue(cc.congestionWindow() >= priorCwnd);
+        assertEquals(1, stats.segmentsAckedWithDsack.value());
+        assertEquals(0, stats.spuriousRecovery.value());
+    }
+
+    /**
+     * A probe timeout in recovery (LossRecovery.recoveryProbe, after RFC 9002 section 6.2): the
+     * latest repair goes again, not the first one nor the last segment sent.
+     */
+    @Test
+    void aRecoveryProbeResendsTheLatestRepair() {
+        TcpSender s = sender(false, 65535);
+        s.buffer(bytes(6 * MSS), 0, 6 * MSS);
+        s.output(clock.nanoTime());
+        clock.set(clock.nanoTime() + 10_000_000);
+        // Segments 0 and 1 are lost: RACK marks both once three later ones are SACKed.
+        s.ackArrived(ack(FIRST, 65535, 1, sack(FIRST + 2 * MSS, FIRST + 5 * MSS)), clock.nanoTime());
+        assertEquals(LossRecovery.State.FAST_RECOVERY, s.recovery().state());
+        wire.data.clear();
+        s.output(clock.nanoTime());
+        assertEquals(List.of(FIRST, FIRST + MSS), sentSeqs());
+        long retransmits = stats.retransmits.value();
+        long probes = stats.tlpRecovery.value();
+        wire.data.clear();
+        clock.set(clock.nanoTime() + 20_000_000);
+        s.recovery().recoveryProbe(clock.nanoTime());
+        assertEquals(List.of(FIRST + MSS), sentSeqs());
+        assertEquals(retransmits + 1, stats.retransmits.value());
+        assertEquals(probes + 1, stats.tlpRecovery.value());
+        assertEquals(LossRecovery.State.FAST_RECOVERY, s.recovery().state());
+    }
+
+    /** {@link #probedFlight} without SACK, the original of the last segment and the probe both acknowledged. */
+    private TcpSender probedFlightWithoutSack() {
+        TcpSender s = sender(false, 65535, false);
+        s.buffer(bytes(3 * MSS), 0, 3 * MSS);
+        s.output(clock.nanoTime());
+        clock.set(clock.nanoTime() + 10_000_000);
+        s.sendTailLossProbe();
+        s.buffer(bytes(MSS), 0, MSS);
+        s.output(clock.nanoTime());
+        assertEquals(FIRST + 4 * MSS, s.sndMax());
+        return s;
+    }
+
+    /**
+     * RFC 8985 section 7.4.2, case 2: without SACK, a duplicate ACK at the probe's end shows the
+     * original and the probe both arrived; no loss was repaired and the window stays.
+     */
+    @Test
+    void withoutSackADupAckAtTheProbesEndShowsNoLoss() {
+        TcpSender s = probedFlightWithoutSack();
+        CongestionControl cc = s.congestionControl();
+        int priorSsthresh = cc.slowStartThreshold();
+        clock.set(clock.nanoTime() + 1_000_000);
+        s.ackArrived(ack(FIRST + 3 * MSS, 65535, 1), clock.nanoTime());
+        // The second copy of the last segment draws a duplicate ACK.
+        s.ackArrived(ack(FIRST + 3 * MSS, 65535, 1), clock.nanoTime());
+        assertEquals(priorSsthresh, cc.slowStartThreshold(), "the duplicate ACK is not a loss");
+        // The episode ended with it: the ACK beyond the probe later judges nothing.
+        s.ackArrived(ack(FIRST + 4 * MSS, 65535, 1), clock.nanoTime());
+        assertEquals(priorSsthresh, cc.slowStartThreshold(), "the episode ended at the duplicate ACK");
+    }
+
+    /**
+     * RFC 8985 section 7.4.2: an ACK at the probe's end that is no duplicate (here a window
+     * update) tells nothing of the probe; the D-SACK that follows shows it was needless.
+     */
+    @Test
+    void aWindowUpdateAtTheProbesEndDecidesNothing() {
+        TcpSender s = probedFlight();
+        CongestionControl cc = s.congestionControl();
+        int priorSsthresh = cc.slowStartThreshold();
+        clock.set(clock.nanoTime() + 1_000_000);
+        s.ackArrived(ack(FIRST + 3 * MSS, 65535, 1), clock.nanoTime());
+        s.ackArrived(ack(FIRST + 3 * MSS, 60000, 2), clock.nanoTime());
+        assertEquals(priorSsthresh, cc.slowStartThreshold(), "a window update is no evidence of loss");
+        s.ackArrived(ack(FIRST + 4 * MSS, 60000, 3, sack(FIRST + 2 * MSS, FIRST + 3 * MSS)), clock.nanoTime());
+        assertEquals(priorSsthresh, cc.slowStartThreshold(), "the D-SACK shows the probe was needless");
+    }
+
+    /**
+     * RFC 8985 section 7.4.2 hands the repaired loss to congestion control as a fast recovery
+     * would (RFC 5681 section 3.2 step 2): NewReno's ssthresh is half the FlightSize of the flight
+     * the probe repaired, not of what is left once the ACK beyond the probe has arrived.
+     */
+    @Test
+    void aLossRepairedByAProbeHalvesTheFlightItWasLostFrom() {
+        TcpSender s = sender(false, 65535);
+        s.buffer(bytes(10 * MSS), 0, 10 * MSS);
+        s.output(clock.nanoTime());
+        assertEquals(10 * MSS, s.flightSize());
+        clock.set(clock.nanoTime() + 10_000_000);
+        wire.data.clear();
+        s.sendTailLossProbe();
+        assertEquals(List.of(FIRST + 9 * MSS), sentSeqs());
+        // All but the last segment arrived; one more segment goes after the probe.
+        clock.set(clock.nanoTime() + 1_000_000);
+        s.ackArrived(ack(FIRST + 9 * MSS, 65535, 1), clock.nanoTime());
+        s.buffer(bytes(MSS), 0, MSS);
+        s.output(clock.nanoTime());
+        assertEquals(FIRST + 11 * MSS, s.sndMax());
+        // The probe repaired the last segment: the ACK goes beyond it.
+        s.ackArrived(ack(FIRST + 11 * MSS, 65535, 2), clock.nanoTime());
+        assertEquals(5 * MSS, s.congestionControl().slowStartThreshold(),
+                "max(FlightSize / 2, 2 SMSS) of the 10-segment flight");
+    }
 }
