@@ -263,10 +263,8 @@ final class LossRecovery implements SentSegments.Delivery {
         sent.clearLostMarks();
         finLost = false;
         undoPossible = false;
-        if (state != State.OPEN) {
-            state = State.OPEN;
-            rack.recoveryEnded();
-        }
+        // Not one of RACK's recoveries without D-SACK (RFC 8985 section 6.2 step 4): it was found needless.
+        state = State.OPEN;
     }
 
     /**
@@ -518,12 +516,20 @@ final class LossRecovery implements SentSegments.Delivery {
             }
             return;
         }
-        int probe = sent.size() - 1;
+        // The latest repair in flight; failing that, the last segment the receiver has not SACKed.
+        int probe = -1;
+        int unsacked = -1;
         for (int i = sent.size() - 1, scanned = 0; i >= 0 && scanned < PROBE_SCAN_LIMIT; i--, scanned++) {
             if (sent.has(i, SentSegments.RETRANSMITTED)) {
                 probe = i;
                 break;
             }
+            if (unsacked < 0 && !sent.has(i, SentSegments.SACKED)) {
+                unsacked = i;
+            }
+        }
+        if (probe < 0) {
+            probe = unsacked >= 0 ? unsacked : sent.size() - 1;
         }
         stats.tlpRecovery.increment();
         retransmit(probe, now);
