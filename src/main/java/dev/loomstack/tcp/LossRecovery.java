@@ -18,7 +18,7 @@ import dev.loomstack.stack.Stats;
  *       receiver SACKed;</li>
  *   <li>D-SACK (RFC 2883 section 4) read from every ACK: it widens RACK's reordering window and
  *       shows retransmissions that were needless;</li>
- *   <li>undo of a needless reduction (RFC 3708 section 4 with D-SACK, and the Eifel detection of
+ *   <li>undo of a needless reduction ({@link ReductionUndo}: RFC 3708 section 4 with D-SACK, and the Eifel detection of
  *       RFC 3522 with timestamps): a recovery whose every retransmission came back as a duplicate,
  *       or a timeout answered by an echo of a timestamp older than the first retransmission, gives
  *       back the window it took;</li>
@@ -62,16 +62,7 @@ final class LossRecovery implements SentSegments.Delivery {
     /** The FIN was sent, then taken for lost by the timeout: it goes again once the data before it is repaired. */
     private boolean finLost;
 
-    // Undo (RFC 3708, RFC 3522): what the episode took, and the evidence it was needless.
-    private boolean undoPossible;
-    private int undoMarker;
-    private int priorCwnd;
-    private int priorSsthresh;
-    /** Retransmissions in this episode not yet shown needless by a D-SACK. */
-    private int undoRetransmits;
-    private boolean firstRetransmitStamped;
-    /** Our timestamp when the episode's first retransmission left. */
-    private int firstRetransmitTsVal;
+    private final ReductionUndo undo = new ReductionUndo();
 
     // RFC 8985 section 7.4: the latest tail loss probe, until its outcome is known.
     private boolean probeOutstanding;
@@ -166,7 +157,7 @@ final class LossRecovery implements SentSegments.Delivery {
         if (probeOutstanding) {
             probeOutcome(ack, dsack, duplicate && o.sackCount == 0, now);
         }
-        if (state == State.TIMEOUT_RECOVERY && advanced && mayUndo()) {
+        if (state == State.TIMEOUT_RECOVERY && advanced && undo.needless(ackHasEcho, ackTsEcr)) {
             // RFC 3522 / RFC 3708: the timeout was spurious, the original flight had arrived.
             undo(now);
             stats.spuriousRtoRecovery.increment();
@@ -233,36 +224,19 @@ final class LossRecovery implements SentSegments.Delivery {
         stats.segmentsAckedWithDsack.increment();
         rack.dsackArrived(sender.sndUna(), sender.sndMax());
         boolean probeCopy = probedByRetransmission && end == lastProbeRetransmissionEnd;
-        if (undoPossible && undoRetransmits > 0 && Seq.gt(end, undoMarker) && !probeCopy) {
-            int mss = Math.max(1, sender.sendMss());
-            undoRetransmits -= Math.max(1, (end - start + mss - 1) / mss);
-            if (undoRetransmits <= 0 && state != State.TIMEOUT_RECOVERY) {
-                // RFC 3708 section 4: every retransmission of the recovery arrived twice; no loss.
-                undo(ackNow);
-                stats.spuriousRecovery.increment();
-                RecoveryEvent.emit("spurious-recovery-undone", this, sender);
-            }
+        if (!probeCopy && undo.duplicateReported(start, end, sender.sendMss()) && state != State.TIMEOUT_RECOVERY) {
+            // RFC 3708 section 4: every retransmission of the recovery arrived twice; no loss.
+            undo(ackNow);
+            stats.spuriousRecovery.increment();
+            RecoveryEvent.emit("spurious-recovery-undone", this, sender);
         }
-    }
-
-    /** RFC 3708 / RFC 3522: whether the episode's reduction was needless. */
-    private boolean mayUndo() {
-        if (!undoPossible) {
-            return false;
-        }
-        if (undoRetransmits <= 0) {
-            return true;
-        }
-        // Eifel: the ACK echoes a timestamp from before the first retransmission, so an original got through.
-        return ackHasEcho && firstRetransmitStamped && Seq.lt(ackTsEcr, firstRetransmitTsVal);
     }
 
     /** Gives back what the episode took and forgets what it marked lost. */
     private void undo(long now) {
-        sender.congestionControl().undo(priorCwnd, priorSsthresh);
+        undo.undo(sender.congestionControl());
         sent.clearLostMarks();
         finLost = false;
-        undoPossible = false;
         // Not one of RACK's recoveries without D-SACK (RFC 8985 section 6.2 step 4): it was found needless.
         state = State.OPEN;
     }
@@ -335,13 +309,7 @@ final class LossRecovery implements SentSegments.Delivery {
     /** A new loss episode: its end is SND.MAX now; undo information is taken if none is held. */
     private void startEpisode() {
         if (state == State.OPEN) {
-            CongestionControl cc = sender.congestionControl();
-            undoPossible = true;
-            undoMarker = sender.sndUna();
-            priorCwnd = cc.congestionWindow();
-            priorSsthresh = cc.slowStartThreshold();
-            undoRetransmits = 0;
-            firstRetransmitStamped = false;
+            undo.begin(sender.sndUna(), sender.congestionControl());
         }
         recoverPoint = sender.sndMax();
         hadEpisode = true;
@@ -354,7 +322,7 @@ final class LossRecovery implements SentSegments.Delivery {
         state = State.OPEN;
         dupAckedSegments = 0;
         if (was == State.FAST_RECOVERY) {
-            if (mayUndo()) {
+            if (undo.needless(ackHasEcho, ackTsEcr)) {
                 undo(now);
                 stats.spuriousRecovery.increment();
                 RecoveryEvent.emit("spurious-recovery-undone", this, sender);
@@ -560,19 +528,7 @@ final class LossRecovery implements SentSegments.Delivery {
 
     /** One more retransmission in this episode: the undo needs a D-SACK for each, or an older echo. */
     private void countRetransmit(long now) {
-        undoRetransmits++;
-        if (!firstRetransmitStamped) {
-            firstRetransmitStamped = true;
-            firstRetransmitTsVal = options.tsValAt(now);
-        }
+        undo.retransmitted(options.tsValAt(now));
     }
 
-    /** Everything sent is acknowledged or forgotten (the connection ends): nothing to recover. */
-    void reset() {
-        sent.clear();
-        state = State.OPEN;
-        probeOutstanding = false;
-        finLost = false;
-        dupAckedSegments = 0;
-    }
 }
