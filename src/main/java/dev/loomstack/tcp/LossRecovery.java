@@ -18,8 +18,8 @@ import dev.loomstack.stack.Stats;
  *       receiver SACKed;</li>
  *   <li>D-SACK (RFC 2883 section 4) read from every ACK: it widens RACK's reordering window and
  *       shows retransmissions that were needless;</li>
- *   <li>undo of a needless reduction ({@link ReductionUndo}: RFC 3708 section 4 with D-SACK, and the Eifel detection of
- *       RFC 3522 with timestamps): a recovery whose every retransmission came back as a duplicate,
+ *   <li>undo of a needless reduction ({@link ReductionUndo}: RFC 3708 section 4 with D-SACK, and
+ *       the Eifel detection of RFC 3522 with timestamps): a recovery whose every retransmission came back as a duplicate,
  *       or a timeout answered by an echo of a timestamp older than the first retransmission, gives
  *       back the window it took;</li>
  *   <li>the outcome of a tail loss probe (RFC 8985 section 7.4): a probe that repaired a loss costs
@@ -530,5 +530,4 @@ final class LossRecovery implements SentSegments.Delivery {
     private void countRetransmit(long now) {
         undo.retransmitted(options.tsValAt(now));
     }
-
 }
