@@ -136,15 +136,11 @@ class TcpReceiverTest {
         TcpReceiver r = established();
         r.place(FIRST + 1000, bytes(100, 0), 0, 100);
         r.place(FIRST + 3000, bytes(100, 0), 0, 100);
-        byte[] b = new byte[40];
-        int n = r.writeSackBlocks(b, 0, TcpReceiver.MAX_SACK_BLOCKS_WITH_TIMESTAMPS);
-        assertEquals(TcpReceiver.SACK_OPTION_OVERHEAD + 2 * TcpReceiver.SACK_BLOCK_LENGTH, n);
-        TcpOptions o = new TcpOptions();
-        o.parse(b, 0, n);
+        TcpOptions o = writtenSackOption(r, 2);
         assertEquals(2, o.sackCount);
         assertEquals(FIRST + 3000, o.sackStart[0]);
         assertEquals(FIRST + 3100, o.sackEnd[0]);
-        assertEquals(0, r.writeSackBlocks(b, 0, 0));
+        assertEquals(0, r.writeSackBlocks(new byte[40], 0, 0));
     }
 
     @Test
@@ -284,17 +280,13 @@ class TcpReceiverTest {
         TcpReceiver r = establishedWithSack();
         r.place(FIRST + 1000, bytes(100, 0), 0, 100);
         r.place(FIRST + 1000, bytes(100, 0), 0, 100);
-        byte[] b = new byte[40];
-        int n = r.writeSackBlocks(b, 0, TcpReceiver.MAX_SACK_BLOCKS_WITH_TIMESTAMPS);
-        assertEquals(TcpReceiver.SACK_OPTION_OVERHEAD + 2 * TcpReceiver.SACK_BLOCK_LENGTH, n);
-        TcpOptions o = new TcpOptions();
-        o.parse(b, 0, n);
+        TcpOptions o = writtenSackOption(r, 2);
         assertEquals(2, o.sackCount);
         assertEquals(FIRST + 1000, o.sackStart[0]);
         assertEquals(FIRST + 1100, o.sackEnd[0]);
         assertEquals(FIRST + 1000, o.sackStart[1]);
         assertEquals(FIRST + 1100, o.sackEnd[1]);
-        assertEquals(0, r.writeSackBlocks(b, 0, 0));
+        assertEquals(0, r.writeSackBlocks(new byte[40], 0, 0));
     }
 
     /** Without SACK agreed, duplicates are neither remembered nor acknowledged early. */
@@ -309,5 +301,15 @@ class TcpReceiverTest {
         assertFalse(r.duplicatePending());
         assertFalse(r.hasSackBlocks());
         assertFalse(r.inOrderSegmentCounted(false));
+    }
+
+    /** The SACK option {@code r} writes beside timestamps, parsed back; it must hold {@code blocks} blocks. */
+    private static TcpOptions writtenSackOption(TcpReceiver r, int blocks) {
+        byte[] b = new byte[40];
+        int n = r.writeSackBlocks(b, 0, TcpReceiver.MAX_SACK_BLOCKS_WITH_TIMESTAMPS);
+        assertEquals(TcpReceiver.SACK_OPTION_OVERHEAD + blocks * TcpReceiver.SACK_BLOCK_LENGTH, n);
+        TcpOptions o = new TcpOptions();
+        o.parse(b, 0, n);
+        return o;
     }
 }
