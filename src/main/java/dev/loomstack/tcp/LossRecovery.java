@@ -77,6 +77,7 @@ final class LossRecovery implements SentSegments.Delivery {
     // The ACK being processed, for the per-segment callback.
     private long ackNow;
     private long ackRttSample;
+    private boolean ackCoversRetransmission;
     private int ackTsEcr;
     private boolean ackHasEcho;
 
@@ -126,8 +127,14 @@ final class LossRecovery implements SentSegments.Delivery {
         int sackedBefore = sent.sackedBytes() + dupAckedSegments * sender.sendMss();
         boolean advanced = Seq.gt(ack, priorUna);
         ackRttSample = -1;
+        ackCoversRetransmission = false;
         if (advanced) {
             sent.acknowledge(ack, this);
+            if (ackCoversRetransmission) {
+                // Karn's rule over the whole cumulative ACK (as Linux applies it): it may have been
+                // sent for the retransmission, so no segment it covers measures the round trip.
+                ackRttSample = -1;
+            }
         }
         boolean dsack = false;
         if (sack && o.sackCount > 0) {
@@ -191,7 +198,9 @@ final class LossRecovery implements SentSegments.Delivery {
     /** RFC 8985 step 2 and 3 for one segment this ACK newly delivered (called by {@link SentSegments}). */
     @Override
     public void segment(int start, int end, long sentAt, boolean retransmitted) {
-        if (!retransmitted && ackRttSample < 0) {
+        if (retransmitted) {
+            ackCoversRetransmission = true;
+        } else if (ackRttSample < 0) {
             // Karn's rule: only a segment sent once measures the round trip; the earliest delivered, as Linux does.
             ackRttSample = Math.max(1, ackNow - sentAt);
         }

@@ -627,4 +627,31 @@ class TcpSenderTest {
         assertEquals(5 * MSS, s.congestionControl().slowStartThreshold(),
                 "max(FlightSize / 2, 2 SMSS) of the 10-segment flight");
     }
+
+    /**
+     * Karn's rule (RFC 6298 section 3) over a whole cumulative ACK: one that also covers a
+     * retransmitted segment may have been sent for that copy, so no segment it covers, even one
+     * sent once, measures the round trip (as Linux applies it).
+     */
+    @Test
+    void aCumulativeAckOverARetransmissionGivesNoRttSample() {
+        TcpSender s = sender(false, 65535);
+        s.buffer(bytes(MSS), 0, MSS);
+        s.output(clock.nanoTime());
+        clock.set(clock.nanoTime() + 10_000_000);
+        s.ackArrived(ack(FIRST + MSS, 65535, 1), clock.nanoTime());
+        assertEquals(10_000_000, s.srttNanos());
+        // Six more; the third to fifth are SACKed, so the first two are lost and resent.
+        int base = FIRST + MSS;
+        s.buffer(bytes(6 * MSS), 0, 6 * MSS);
+        s.output(clock.nanoTime());
+        clock.set(clock.nanoTime() + 10_000_000);
+        s.ackArrived(ack(base, 65535, 2, sack(base + 2 * MSS, base + 5 * MSS)), clock.nanoTime());
+        s.output(clock.nanoTime());
+        assertTrue(stats.retransmits.value() > 0);
+        // Half a second later one ACK covers everything, the sixth segment (sent once) included.
+        clock.set(clock.nanoTime() + 500_000_000);
+        s.ackArrived(ack(base + 6 * MSS, 65535, 3), clock.nanoTime());
+        assertEquals(10_000_000, s.srttNanos(), "no sample from an ACK that covers a retransmission");
+    }
 }
