@@ -4,6 +4,7 @@
 # Needs root, /dev/net/tun and iperf3. Usage: bash bench/iperf3.sh [seconds]
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source bench/common.sh
 SECONDS_PER_RUN="${1:-10}"
 DEV="lsbench$$"
 NS="lsbench$$"
@@ -23,15 +24,8 @@ trap cleanup EXIT
 "$JAVA" --enable-native-access=ALL-UNNAMED -XX:+UseParallelGC -jar "$JAR" \
   --loomstack.tun.name="$DEV" --server.port=0 --management.server.port=0 >"/tmp/$DEV.log" 2>&1 &
 APP=$!
-for _ in $(seq 1 100); do ip link show "$DEV" >/dev/null 2>&1 && break; sleep 0.2; done
-ip link show "$DEV" >/dev/null
-
-ip netns add "$NS"
-ip link set "$DEV" netns "$NS"
-ip -n "$NS" link set lo up
-ip -n "$NS" link set "$DEV" up
-ip -n "$NS" addr add 100.64.0.2/32 dev "$DEV"
-ip -n "$NS" route add 100.64.0.0/10 dev "$DEV"
+wait_for_device "$DEV"
+client_namespace "$NS" "$DEV"
 
 iperf3 -s -B 127.0.0.1 -p "$PORT" >/dev/null 2>&1 &
 SERVER=$!

@@ -9,6 +9,7 @@
 # Leaves target/loss-trace.jfr (jfr print --events dev.loomstack.tcp.Recovery target/loss-trace.jfr).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source bench/common.sh
 SECONDS_PER_RUN="${1:-3}"
 LOSS="${LOSS:-2}"
 DEV="lstrace$$"
@@ -36,15 +37,8 @@ trap cleanup EXIT
   "-XX:StartFlightRecording:filename=$REC,+dev.loomstack.tcp.Recovery#enabled=true" -jar "$JAR" \
   --loomstack.tun.name="$DEV" --server.port=0 --management.server.port="$MGMT" >"/tmp/$DEV.log" 2>&1 &
 APP=$!
-for _ in $(seq 1 100); do ip link show "$DEV" >/dev/null 2>&1 && break; sleep 0.2; done
-ip link show "$DEV" >/dev/null
-
-ip netns add "$NS"
-ip link set "$DEV" netns "$NS"
-ip -n "$NS" link set lo up
-ip -n "$NS" link set "$DEV" up
-ip -n "$NS" addr add 100.64.0.2/32 dev "$DEV"
-ip -n "$NS" route add 100.64.0.0/10 dev "$DEV"
+wait_for_device "$DEV"
+client_namespace "$NS" "$DEV"
 ip netns exec "$NS" nft -f - <<NFT
 table inet lstrace {
   chain i { type filter hook input priority 0; policy accept; iifname "$DEV" numgen random mod 100 < $LOSS drop; }

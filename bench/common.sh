@@ -1,0 +1,18 @@
+# Shared by the bench scripts (source it): the client side of a Loomstack TUN.
+
+# Waits up to 20 s for the service to create TUN device $1.
+wait_for_device() {
+  for _ in $(seq 1 100); do ip link show "$1" >/dev/null 2>&1 && break; sleep 0.2; done
+  ip link show "$1" >/dev/null
+}
+
+# Moves TUN device $2 into a new namespace $1, the tailnet client 100.64.0.2 with 100.64.0.0/10
+# routed through the device (Loomstack's own address is 100.64.0.1).
+client_namespace() {
+  ip netns add "$1"
+  ip link set "$2" netns "$1"
+  ip -n "$1" link set lo up
+  ip -n "$1" link set "$2" up
+  ip -n "$1" addr add 100.64.0.2/32 dev "$2"
+  ip -n "$1" route add 100.64.0.0/10 dev "$2"
+}
