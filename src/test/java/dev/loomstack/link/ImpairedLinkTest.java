@@ -197,22 +197,34 @@ class ImpairedLinkTest {
         assertEquals(List.of(), far.take(), "a closed link carries nothing");
     }
 
+    /** A link and every packet that came out of it. */
+    private record SpacedRun(ImpairedLink link, List<Arrival> arrivals) {}
+
+    /**
+     * Writes {@code count} 100-byte packets tagged 0.. through a link with {@code impairment} on a
+     * manual clock, one every 0.1 ms, then lets 20 ms pass; all of them must have arrived.
+     */
+    private SpacedRun spacedRun(Impairment impairment, int count) {
+        ManualTimerService timers = new ManualTimerService();
+        Arrivals far = new Arrivals(timers);
+        ImpairedLink link = new ImpairedLink(far, impairment, pool, LinkSchedulers.on(timers));
+        for (int i = 0; i < count; i++) {
+            write(link, i, 100);
+            timers.advanceNanos(MS / 10);
+        }
+        timers.advanceNanos(20 * MS);
+        List<Arrival> got = far.take();
+        assertEquals(count, got.size());
+        return new SpacedRun(link, got);
+    }
+
     @Test
     void manualClockReorderingIsRepeatableAndLetsLaterPacketsOvertake() {
         List<List<Arrival>> runs = new ArrayList<>();
         for (int run = 0; run < 2; run++) {
-            ManualTimerService timers = new ManualTimerService();
-            Arrivals far = new Arrivals(timers);
-            ImpairedLink link = new ImpairedLink(far, Impairment.none(11).withDelay(5 * MS).withReorder(0.1, 3 * MS),
-                    pool, LinkSchedulers.on(timers));
-            for (int i = 0; i < 200; i++) {
-                write(link, i, 100);
-                timers.advanceNanos(MS / 10);
-            }
-            timers.advanceNanos(20 * MS);
-            List<Arrival> got = far.take();
-            assertEquals(200, got.size());
-            assertTrue(link.reordered.sum() > 0);
+            SpacedRun r = spacedRun(Impairment.none(11).withDelay(5 * MS).withReorder(0.1, 3 * MS), 200);
+            List<Arrival> got = r.arrivals();
+            assertTrue(r.link().reordered.sum() > 0);
             for (Arrival a : got) {
                 long sent = a.tag() * (MS / 10);
                 long late = a.at() - sent;
@@ -227,17 +239,9 @@ class ImpairedLinkTest {
 
     @Test
     void uniformReorderingHoldsEachReorderedPacketARandomExtraUpToTheBound() {
-        ManualTimerService timers = new ManualTimerService();
-        Arrivals far = new Arrivals(timers);
-        ImpairedLink link = new ImpairedLink(far, Impairment.none(13).withDelay(5 * MS).withReorderUpTo(0.2, 3 * MS),
-                pool, LinkSchedulers.on(timers));
-        for (int i = 0; i < 500; i++) {
-            write(link, i, 100);
-            timers.advanceNanos(MS / 10);
-        }
-        timers.advanceNanos(20 * MS);
-        List<Arrival> got = far.take();
-        assertEquals(500, got.size());
+        SpacedRun r = spacedRun(Impairment.none(13).withDelay(5 * MS).withReorderUpTo(0.2, 3 * MS), 500);
+        List<Arrival> got = r.arrivals();
+        ImpairedLink link = r.link();
         java.util.Set<Long> extras = new java.util.TreeSet<>();
         for (Arrival a : got) {
             long extra = a.at() - a.tag() * (MS / 10) - 5 * MS;
