@@ -6,12 +6,15 @@
 #   - Loomstack's TCP counters from /actuator/netstack and the client kernel's from nstat;
 #   - if tcpdump is installed, the gaps in Loomstack's data on the wire: where the sender sat idle.
 # Needs root, /dev/net/tun, iperf3 and nft. Usage: [LOSS=2] bash bench/loss-trace.sh [seconds]
+# LOSS_IN / LOSS_OUT set the two directions apart (data to the client / ACKs from it); both default to LOSS.
 # Leaves target/loss-trace.jfr (jfr print --events dev.loomstack.tcp.Recovery target/loss-trace.jfr).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source bench/common.sh
 SECONDS_PER_RUN="${1:-3}"
 LOSS="${LOSS:-2}"
+LOSS_IN="${LOSS_IN:-$LOSS}"
+LOSS_OUT="${LOSS_OUT:-$LOSS}"
 DEV="lstrace$$"
 NS="lstrace$$"
 PORT=5201
@@ -41,8 +44,8 @@ wait_for_device "$DEV"
 client_namespace "$NS" "$DEV"
 ip netns exec "$NS" nft -f - <<NFT
 table inet lstrace {
-  chain i { type filter hook input priority 0; policy accept; iifname "$DEV" numgen random mod 100 < $LOSS drop; }
-  chain o { type filter hook output priority 0; policy accept; oifname "$DEV" numgen random mod 100 < $LOSS drop; }
+  chain i { type filter hook input priority 0; policy accept; iifname "$DEV" numgen random mod 100 < $LOSS_IN drop; }
+  chain o { type filter hook output priority 0; policy accept; oifname "$DEV" numgen random mod 100 < $LOSS_OUT drop; }
 }
 NFT
 
@@ -58,7 +61,7 @@ if command -v tcpdump >/dev/null; then
 fi
 ip netns exec "$NS" nstat -n
 ip netns exec "$NS" iperf3 -c 100.64.0.1 -p "$PORT" -t "$SECONDS_PER_RUN" -R -J \
-  | python3 -c 'import json,sys; d=json.load(sys.stdin); print("Loomstack -> client, %s %% loss each way: %.3f Gbit/s" % (sys.argv[1], d["end"]["sum_received"]["bits_per_second"]/1e9))' "$LOSS"
+  | python3 -c 'import json,sys; d=json.load(sys.stdin); print("Loomstack -> client, %s %% of data and %s %% of ACKs lost: %.3f Gbit/s" % (sys.argv[1], sys.argv[2], d["end"]["sum_received"]["bits_per_second"]/1e9))' "$LOSS_IN" "$LOSS_OUT"
 echo "client kernel (nstat):"
 ip netns exec "$NS" nstat | grep -E 'TcpExtDelayedACKs|TcpExtTCPAckCompressed|TcpExtTCPDSACKOldSent|TcpExtTCPOFOQueue' | sed 's/^/  /' || true
 echo "Loomstack (/actuator/netstack):"
