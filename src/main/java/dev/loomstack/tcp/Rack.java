@@ -172,10 +172,6 @@ final class Rack {
         return rtt;
     }
 
-    long minRtt() {
-        return minRtt;
-    }
-
     boolean reorderingSeen() {
         return reorderingSeen;
     }

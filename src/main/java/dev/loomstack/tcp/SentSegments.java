@@ -71,11 +71,6 @@ final class SentSegments {
         return retransmittedBytes;
     }
 
-    /** Whether anything is SACKed or marked lost: only then is there a hole for loss detection to look at. */
-    boolean hasHoles() {
-        return sackedBytes > 0 || lostBytes > 0;
-    }
-
     private int slot(int i) {
         int s = head + i;
         return s >= starts.length ? s - starts.length : s;
@@ -343,12 +338,5 @@ final class SentSegments {
             }
         }
         lostBytes = 0;
-    }
-
-    /** Everything is forgotten (the connection is done). */
-    void clear() {
-        head = 0;
-        count = 0;
-        sackedBytes = sackedSegments = lostBytes = retransmittedBytes = 0;
     }
 }
