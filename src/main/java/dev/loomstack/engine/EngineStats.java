@@ -122,6 +122,14 @@ public final class EngineStats {
                     n -> link(n, s -> s.bytesWritten)),
             counter("counter_link_read_errors", "Failed reads from the link device", n -> link(n, s -> s.readErrors)),
             counter("counter_link_write_errors", "Failed writes to the link device", n -> link(n, s -> s.writeErrors)),
+            gauge("gauge_link_offload", "1 while the link takes and gives TCP segments larger than its MTU "
+                    + "(TUN segmentation offload on), 0 otherwise", n -> () -> n.link().maxOffloadSize() > 0 ? 1 : 0),
+            counter("counter_link_gso_segments_received", "Packets read whole from the link that stand for several "
+                    + "TCP segments (the peer's kernel left them uncut)", n -> link(n, s -> s.gsoSegmentsRead)),
+            counter("counter_link_gso_segments_sent", "Packets written whole to the link for its kernel to cut into "
+                    + "TCP segments", n -> link(n, s -> s.gsoSegmentsWritten)),
+            counter("counter_link_gro_coalesced_packets", "Packets read from the link and merged into a larger "
+                    + "segment of their flow before TCP (receive coalescing)", n -> link(n, s -> s.packetsCoalesced)),
             counter("counter_link_dropped", "Packets the link itself dropped on the way out (link closed or lost, "
                     + "larger than a device write, interrupted while the write queue was full)", n -> link(n, s -> s.dropped)),
             counter("counter_forwarded_flows_opened", "Forwarded flows (TCP and UDP) opened since the engine started",

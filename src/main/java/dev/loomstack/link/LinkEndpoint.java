@@ -27,6 +27,16 @@ public interface LinkEndpoint extends AutoCloseable {
      */
     boolean writePacket(PacketBuffer packet);
 
+    /**
+     * The largest IP packet this link takes with a {@linkplain PacketBuffer#segmentSize() segment
+     * size} and a {@linkplain PacketBuffer#checksumPartial() partial checksum}, cutting it into
+     * MTU-sized segments itself (TCP segmentation offload); 0 when it takes none, and then every
+     * packet written must fit the MTU with its checksum complete.
+     */
+    default int maxOffloadSize() {
+        return 0;
+    }
+
     /** Counters of this link. */
     LinkStats stats();
 

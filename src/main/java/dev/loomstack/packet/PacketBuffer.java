@@ -13,6 +13,9 @@ public final class PacketBuffer {
     private final PacketBufferPool pool;
     private int start;
     private int end;
+    private int segmentSize;
+    private boolean checksumVerified;
+    private boolean checksumPartial;
 
     PacketBuffer(int capacity, PacketBufferPool pool) {
         this.array = new byte[capacity];
@@ -67,9 +70,65 @@ public final class PacketBuffer {
         return this;
     }
 
-    /** Makes the buffer empty with {@code headroom} bytes reserved in front. */
+    /** Makes the buffer empty with {@code headroom} bytes reserved in front, without offload marks. */
     public PacketBuffer reset(int headroom) {
+        clearOffload();
         return range(headroom, headroom);
+    }
+
+    // ---- segmentation and checksum offload (the meaning of a virtio_net_hdr) ----------------------
+
+    /**
+     * For a TCP packet larger than one segment: the payload bytes of each segment it stands for
+     * (the MSS it was or is to be cut at); 0 for a plain packet. Outbound, the link (or its
+     * kernel) cuts the packet into segments of this size, each with its own headers; inbound, the
+     * peer's kernel handed the segments over whole.
+     */
+    public int segmentSize() {
+        return segmentSize;
+    }
+
+    public PacketBuffer segmentSize(int size) {
+        if (size < 0) {
+            throw new IllegalArgumentException("segment size " + size);
+        }
+        this.segmentSize = size;
+        return this;
+    }
+
+    /**
+     * Inbound: the transport checksum was verified already (by the peer's kernel, which marked it
+     * valid, or when the link coalesced the packet) and need not be computed again.
+     */
+    public boolean checksumVerified() {
+        return checksumVerified;
+    }
+
+    public PacketBuffer checksumVerified(boolean verified) {
+        this.checksumVerified = verified;
+        return this;
+    }
+
+    /**
+     * Outbound: the transport checksum field holds only the pseudo-header sum (RFC 9293 section
+     * 3.1, over the packet's whole transport length); the link completes it, per segment when it
+     * cuts the packet.
+     */
+    public boolean checksumPartial() {
+        return checksumPartial;
+    }
+
+    public PacketBuffer checksumPartial(boolean partial) {
+        this.checksumPartial = partial;
+        return this;
+    }
+
+    /** Forgets every offload mark: a plain packet with a complete checksum. */
+    public PacketBuffer clearOffload() {
+        segmentSize = 0;
+        checksumVerified = false;
+        checksumPartial = false;
+        return this;
     }
 
     /** Grows the packet at the front by {@code n} bytes (a header is about to be written there). */

@@ -16,6 +16,15 @@ public interface NetworkOutput {
     int mtu();
 
     /**
+     * The largest IP packet a transport may hand over as one TCP super-segment (with a segment
+     * size and a partial checksum) for the link to cut; 0 when the link cannot, and every packet
+     * must fit {@link #mtu()}.
+     */
+    default int maxOffloadSize() {
+        return 0;
+    }
+
+    /**
      * Sends {@code packet} (transport header and payload, checksum already filled in) from
      * {@code source} to {@code destination}; takes ownership. Returns false when the packet could
      * not be sent (no route, link closed), counted in {@link Stats}.

@@ -196,6 +196,11 @@ public final class Stack implements NetworkOutput, NetworkDispatcher, AutoClosea
     }
 
     @Override
+    public int maxOffloadSize() {
+        return link.maxOffloadSize();
+    }
+
+    @Override
     public boolean send(IpAddress source, IpAddress destination, int protocol, PacketBuffer packet) {
         if (source.v4() != destination.v4()) {
             stats.ip.outgoingPacketErrors.increment();
