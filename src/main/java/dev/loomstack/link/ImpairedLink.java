@@ -1,5 +1,6 @@
 package dev.loomstack.link;
 
+import dev.loomstack.packet.Ipv4Header;
 import dev.loomstack.packet.PacketBuffer;
 import dev.loomstack.packet.PacketBufferPool;
 import java.util.SplittableRandom;
@@ -24,6 +25,12 @@ import java.util.concurrent.locks.ReentrantLock;
  *       runs the task; no thread of the link's own. With a simulation's manual clock, packets move
  *       only when simulated time does, and a run is the same every time.</li>
  * </ul>
+ *
+ * <p>With {@link #withSegmentationOffload()} the link offers TCP segmentation offload
+ * ({@link #maxOffloadSize()} 65,535) over an inner link that takes none: a super-segment written
+ * to it is cut into MTU-sized packets by a {@link TcpSegmenter} (and a partial checksum
+ * completed) before the impairments apply, so each MTU packet is lost, delayed or reordered on its
+ * own, as on a real path behind a sender that uses GSO.
  */
 public final class ImpairedLink implements LinkEndpoint {
     private final LinkEndpoint inner;
@@ -33,6 +40,10 @@ public final class ImpairedLink implements LinkEndpoint {
     private final SplittableRandom random;
     /** Null in real-time mode. */
     private final LinkScheduler scheduler;
+    private final TcpSegmenter segmenter;
+    /** Writes one cut segment through the impairments; made once, so cutting allocates nothing. */
+    private final TcpSegmenter.SegmentSink impairedWrite = this::writeImpaired;
+    private volatile boolean segmentationOffload;
     /** Real-time mode only. */
     private final DelayQueue<Held> held;
     /** Real-time mode only. */
@@ -48,6 +59,10 @@ public final class ImpairedLink implements LinkEndpoint {
     public final LongAdder corrupted = new LongAdder();
     /** Packets dropped because the bottleneck's queue was full (not part of {@link #lost}). */
     public final LongAdder tailDropped = new LongAdder();
+    /** Packets written with a segment size (super-segments) and cut here into MTU packets (with {@link #withSegmentationOffload()}). */
+    public final LongAdder superSegmentsCut = new LongAdder();
+    /** Packets with offload marks that could not be cut (malformed, or not TCP/UDP); dropped. */
+    public final LongAdder uncuttable = new LongAdder();
 
     private record Held(long due, long order, PacketBuffer packet) implements Delayed {
         @Override
@@ -69,6 +84,7 @@ public final class ImpairedLink implements LinkEndpoint {
         this.pool = pool;
         this.random = new SplittableRandom(impairment.seed());
         this.scheduler = null;
+        this.segmenter = new TcpSegmenter(pool);
         this.held = new DelayQueue<>();
         this.releaser = Thread.ofPlatform().daemon().name(inner.name() + "-impaired").start(this::releaseLoop);
     }
@@ -87,12 +103,28 @@ public final class ImpairedLink implements LinkEndpoint {
         this.pool = pool;
         this.random = new SplittableRandom(impairment.seed());
         this.scheduler = scheduler;
+        this.segmenter = new TcpSegmenter(pool);
         this.held = null;
         this.releaser = null;
     }
 
     public Impairment impairment() {
         return impairment;
+    }
+
+    /**
+     * Makes the link take TCP super-segments of up to 65,535 bytes and cut them itself before
+     * impairing each MTU packet. Call it before the link is given to a stack (the stack asks
+     * {@link #maxOffloadSize()} when it sends). Returns this link.
+     */
+    public ImpairedLink withSegmentationOffload() {
+        segmentationOffload = true;
+        return this;
+    }
+
+    @Override
+    public int maxOffloadSize() {
+        return segmentationOffload ? Ipv4Header.MAX_TOTAL_LENGTH : 0;
     }
 
     @Override
@@ -131,6 +163,27 @@ public final class ImpairedLink implements LinkEndpoint {
 
     @Override
     public boolean writePacket(PacketBuffer packet) {
+        if (segmentationOffload && TcpSegmenter.needs(packet)) {
+            if (closed) {
+                packet.release();
+                return false;
+            }
+            boolean cut = packet.segmentSize() > 0;
+            if (segmenter.segment(packet, impairedWrite) < 0) {
+                uncuttable.increment();
+                inner.stats().dropped.increment();
+                return true;
+            }
+            if (cut) {
+                superSegmentsCut.increment();
+            }
+            return !closed;
+        }
+        return writeImpaired(packet);
+    }
+
+    /** Impairs one packet that the inner link can carry as it is. */
+    private boolean writeImpaired(PacketBuffer packet) {
         if (closed) {
             packet.release();
             return false;

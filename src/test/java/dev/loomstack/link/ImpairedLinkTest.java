@@ -1,5 +1,6 @@
 package dev.loomstack.link;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -297,5 +298,124 @@ class ImpairedLinkTest {
         timers.advanceNanos(10 * MS);
         assertEquals(List.of(new Arrival(0, MS), new Arrival(1, 2 * MS), new Arrival(2, 3 * MS), new Arrival(10, 4 * MS)),
                 far.take());
+    }
+
+    // ---- segmentation offload: super-segments cut before the impairments ------------------------
+
+    /** The far end of an offload run: keeps a copy of every packet, refuses any larger than its MTU. */
+    private static final class Wire implements LinkEndpoint {
+        static final int MTU = 1280;
+        final List<byte[]> got = new ArrayList<>();
+        private final LinkStats stats = new LinkStats();
+
+        @Override
+        public int mtu() {
+            return MTU;
+        }
+
+        @Override
+        public String name() {
+            return "wire";
+        }
+
+        @Override
+        public void start(NetworkDispatcher dispatcher) {}
+
+        @Override
+        public synchronized boolean writePacket(PacketBuffer packet) {
+            if (packet.length() > MTU || packet.segmentSize() > 0 || packet.checksumPartial()) {
+                stats.dropped.increment();
+            } else {
+                got.add(packet.toByteArray());
+            }
+            packet.release();
+            return true;
+        }
+
+        @Override
+        public LinkStats stats() {
+            return stats;
+        }
+
+        @Override
+        public void close() {}
+    }
+
+    private ImpairedLink offloading(Wire far, Impairment impairment) {
+        return new ImpairedLink(far, impairment, PacketBufferPool.forMtu(Wire.MTU, 256),
+                LinkSchedulers.on(new ManualTimerService())).withSegmentationOffload();
+    }
+
+    @Test
+    void offloadIsOfferedOnlyWhenAsked() {
+        Wire far = new Wire();
+        ImpairedLink plain = new ImpairedLink(far, Impairment.none(1), pool, LinkSchedulers.on(new ManualTimerService()));
+        assertEquals(0, plain.maxOffloadSize(), "by default the link takes what its inner link takes: no offload");
+        assertEquals(65535, offloading(far, Impairment.none(1)).maxOffloadSize());
+    }
+
+    @Test
+    void superSegmentsAreCutIntoMtuPacketsThatAddUpToTheOriginal() {
+        Wire far = new Wire();
+        ImpairedLink link = offloading(far, Impairment.none(1));
+        int mss = 1208;
+        TcpPackets.Builder v4 = TcpPackets.v4().payload(30 * mss + 5);
+        TcpPackets.Builder v6 = TcpPackets.v6().payload(20 * mss);
+        assertTrue(link.writePacket(v4.superSegment(mss)));
+        assertTrue(link.writePacket(v6.superSegment(mss)));
+        TcpPackets.Builder small = TcpPackets.v4().ports(1, 2).payload(100);
+        assertTrue(link.writePacket(small.superSegment(mss)));
+
+        assertEquals(31 + 20 + 1, far.got.size());
+        assertEquals(0, far.stats().dropped.sum(), "every packet fits the inner link's MTU, checksum complete");
+        assertEquals(3, link.superSegmentsCut.sum());
+        for (byte[] p : far.got) {
+            assertTrue(TcpPackets.tcpChecksumValid(p));
+        }
+        List<byte[]> merged = new ArrayList<>();
+        TcpCoalescer gro = new TcpCoalescer(new LinkStats());
+        for (byte[] p : far.got) {
+            gro.add(PacketBuffer.copyOf(p, 0), d -> merged.add(d.toByteArray()));
+        }
+        gro.flush(d -> merged.add(d.toByteArray()));
+        assertEquals(3, merged.size());
+        assertArrayEquals(v4.bytes(), merged.get(0));
+        assertArrayEquals(v6.bytes(), merged.get(1));
+        assertArrayEquals(small.bytes(), merged.get(2));
+    }
+
+    @Test
+    void lossStrikesEachMtuPacketOfASuperSegmentOnItsOwn() {
+        Wire far = new Wire();
+        ImpairedLink link = offloading(far, Impairment.loss(0.1, 42));
+        int mss = 1000;
+        int perSuperSegment = 20;
+        int superSegments = 100;
+        int partlyLost = 0;
+        for (int i = 0; i < superSegments; i++) {
+            int before = far.got.size();
+            link.writePacket(TcpPackets.v4().seq(i * perSuperSegment * mss).payload(perSuperSegment * mss)
+                    .superSegment(mss));
+            int arrived = far.got.size() - before;
+            if (arrived > 0 && arrived < perSuperSegment) {
+                partlyLost++;
+            }
+        }
+        long lost = link.lost.sum();
+        assertEquals(superSegments * perSuperSegment, far.got.size() + lost, "each MTU packet arrives or is lost");
+        assertTrue(lost > 140 && lost < 260, "about 10 % of 2000 packets lost: " + lost);
+        assertTrue(partlyLost > 50, "super-segments lose some of their packets, not all or none: " + partlyLost);
+    }
+
+    @Test
+    void aMarkedPacketThatCannotBeCutIsDroppedAndCounted() {
+        Wire far = new Wire();
+        ImpairedLink link = offloading(far, Impairment.none(1));
+        byte[] notTcp = TcpPackets.v4().payload(3000).bytes();
+        notTcp[9] = 1;
+        link.writePacket(PacketBuffer.copyOf(notTcp, 0).segmentSize(1000));
+        assertEquals(1, link.uncuttable.sum());
+        assertEquals(1, far.stats().dropped.sum());
+        assertTrue(far.got.isEmpty());
     }
 }
