@@ -215,6 +215,8 @@ wait "$HOLD_PID" 2>/dev/null || true
 # "opened N in T s": all N open and each echoed once.
 OPEN_TIME=$(awk '{ print $4 }' <<<"${OPENED:-opened 0 in - s}")
 OPEN_COUNT=$(awk '{ print $2 }' <<<"${OPENED:-opened 0 in - s}")
+# Fewer open than asked for (refused, or the service broke): say how many in the table.
+OPEN_PREFIX=$([[ "$OPEN_COUNT" == "$FLOWS" ]] && echo "" || echo "$OPEN_COUNT open, ")
 HELD_NOTE=$([[ "$HELD" == "held $FLOWS in"* ]] && echo "" || echo "  [${HELD:-no answer}]")
 PER_FLOW=$(awk -v h="${HEAP_HELD:-0}" -v i="$HEAP_IDLE" -v n="$OPEN_COUNT" \
   'BEGIN { if (n > 0 && h > 0) printf "%.1f", (h - i) * 1024 / n; else print "-" }')
@@ -239,7 +241,7 @@ printf '%-24s %6s %6s %6s %6s | %-16s | %-31s | %s\n' "forwarder" "up" "down" "v
   "$FLOWS held: time, heap, RSS" "CPU s/GB"
 printf '%-24s %6s %6s %6s %6s | %-16s | %-31s | %s\n' "kernel veth" "$K_UP" "$K_DOWN" "$K_V6" "$K_P4" "-" "-" "-"
 printf '%-24s %6s %6s %6s %6s | %-16s | %-31s | %s\n' "$LABEL" "$UP" "$DOWN" "$V6" "$P4" "$RATE" \
-  "$(printf '%s s, %s MiB, %s MiB' "$OPEN_TIME" "${HEAP_HELD:--}" "${RSS_HELD:--}")" "$CPU_PER_GB"
+  "$(printf '%s%s s, %s MiB, %s MiB' "$OPEN_PREFIX" "$OPEN_TIME" "${HEAP_HELD:--}" "${RSS_HELD:--}")" "$CPU_PER_GB"
 echo "(Gbit/s; heap is used heap after a full GC)"
 printf 'heap per held flow: %s KiB ((%s - %s MiB idle) / %s flows open)%s\n' "$PER_FLOW" "${HEAP_HELD:--}" \
   "$HEAP_IDLE" "$OPEN_COUNT" "$HELD_NOTE"
