@@ -31,6 +31,9 @@ import java.util.Arrays;
  *       first's (that is the segment size), and a smaller one ends the merge; the total stays a
  *       valid IP packet (at most 65,535 bytes).</li>
  * </ul>
+ * The IPv4 identification is not compared: the merged packet keeps the first one's. (Linux asks
+ * for consecutive IDs so that a forwarded merge can be cut again as it came; Loomstack terminates
+ * the flows it coalesces.)
  * Every merged packet's TCP checksum is verified before it is merged; a bad one is delivered on
  * its own, unchanged, so TCP counts and drops it. The merged packet's checksum is recomputed from
  * the pieces' sums (no second pass over the data), so it is a valid packet in its own right.
