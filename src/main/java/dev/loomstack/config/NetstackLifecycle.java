@@ -70,6 +70,7 @@ public final class NetstackLifecycle implements SmartLifecycle {
             Netstack n = Netstack.create(link, Netstack.Options.defaults(properties.selfAddresses())
                     .withTcp(properties.tcp().apply(TcpSettings.defaults()))
                     .withLimits(properties.limits().resolve())
+                    .withHeapPressurePercent(properties.limits().heapPressurePercent())
                     .withProcessing(properties.processLocalIps(), properties.processSubnets())
                     .withDnsUpstreams(properties.dns().resolve())
                     .withDeniedHostPorts(deniedHostPorts())

@@ -44,7 +44,8 @@ import java.util.concurrent.atomic.AtomicReferenceArray;
  *     close. Prints "N conns/s, F failed"; exits 1 only if no connection succeeded.
  * </pre>
  *
- * {@code -b addr} binds client sockets to that source address. Hosts are IP literals or names;
+ * {@code -b addr} binds client sockets to that source address; {@code --watch-pid pid} (any mode)
+ * exits as soon as that process does, so a test that dies leaves no load behind. Hosts are IP literals or names;
  * an IPv6 literal is written in brackets ({@code [fd7a:115c:a1e0::1]:7000}).
  */
 public final class FlowLoad {
@@ -60,6 +61,13 @@ public final class FlowLoad {
     public static void main(String[] args) throws Exception {
         if (args.length < 2) {
             usage();
+        }
+        Options common = Options.parse(args, args[0].equals("serve-echo") ? 2 : Math.min(4, args.length));
+        if (common.watchPid() > 0) {
+            // Ends with the process that started it, even one killed without cleaning up.
+            ProcessHandle.of(common.watchPid()).ifPresentOrElse(
+                    parent -> parent.onExit().thenRun(() -> Runtime.getRuntime().halt(3)),
+                    () -> Runtime.getRuntime().halt(3));
         }
         int status = switch (args[0]) {
             case "serve-echo" -> serveEcho(parse(args[1]));
@@ -88,17 +96,18 @@ public final class FlowLoad {
 
     private static void usage() {
         System.err.println("""
-                usage: FlowLoad serve-echo <host:port>
-                       FlowLoad hold <host:port> <n> <timeoutSeconds> [-b bindaddr] [--pause]
-                       FlowLoad dial <host:port> <concurrency> <seconds> [-b bindaddr]""");
+                usage: FlowLoad serve-echo <host:port> [--watch-pid pid]
+                       FlowLoad hold <host:port> <n> <timeoutSeconds> [-b bindaddr] [--pause] [--watch-pid pid]
+                       FlowLoad dial <host:port> <concurrency> <seconds> [-b bindaddr] [--watch-pid pid]""");
         System.exit(2);
     }
 
-    /** Trailing options of hold and dial. */
-    record Options(InetAddress bind, boolean pause) {
+    /** Trailing options. */
+    record Options(InetAddress bind, boolean pause, long watchPid) {
         static Options parse(String[] args, int from) throws IOException {
             InetAddress bind = null;
             boolean pause = false;
+            long watchPid = 0;
             for (int i = from; i < args.length; i++) {
                 switch (args[i]) {
                     case "-b" -> {
@@ -108,10 +117,16 @@ public final class FlowLoad {
                         bind = InetAddress.getByName(args[i]);
                     }
                     case "--pause" -> pause = true;
+                    case "--watch-pid" -> {
+                        if (++i >= args.length) {
+                            throw new IllegalArgumentException("--watch-pid needs a process id");
+                        }
+                        watchPid = Long.parseLong(args[i]);
+                    }
                     default -> throw new IllegalArgumentException("unknown option " + args[i]);
                 }
             }
-            return new Options(bind, pause);
+            return new Options(bind, pause, watchPid);
         }
     }
 
