@@ -56,6 +56,7 @@ public final class NetstackLifecycle implements SmartLifecycle {
 
     @Override
     public void start() {
+        OutOfMemoryExit.ensure();
         // Read the state before touching the device: a corrupt file stops the boot cleanly.
         StateStore.State saved = state.load();
         if (saved.netmap() == null && properties.initialNetmap() != null) {

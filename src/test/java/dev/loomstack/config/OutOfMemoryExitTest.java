@@ -5,12 +5,10 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.sun.management.HotSpotDiagnosticMXBean;
-import dev.loomstack.testing.OutOfMemoryVictim;
 import java.io.IOException;
 import java.lang.management.ManagementFactory;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
-import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
@@ -20,13 +18,14 @@ import org.junit.jupiter.api.Test;
  * An {@link OutOfMemoryError} ends the service's JVM instead of leaving it half-alive: the image's
  * ENTRYPOINT carries {@code -XX:+ExitOnOutOfMemoryError}, and a JVM launched with the ENTRYPOINT's
  * options exits (code 3) when one thread runs out of heap while others would keep it up; without
- * the flag the same process lingers. The flag cannot be switched on from inside the process: it is
- * a product option, not a manageable one.
+ * the flag the same process lingers. The flag cannot be switched on from inside the process (it is
+ * a product option, not a manageable one); started without it, the service halts when such an
+ * error ends a thread ({@link OutOfMemoryExit}).
  */
 class OutOfMemoryExitTest {
     static final String FLAG = "-XX:+ExitOnOutOfMemoryError";
     /** HotSpot's exit code for ExitOnOutOfMemoryError. */
-    static final int OOM_EXIT = 3;
+    static final int OOM_EXIT = OutOfMemoryExit.EXIT_CODE;
 
     /** The ENTRYPOINT's JVM options, without the AOT cache (built by the image) and the jar. */
     static List<String> entrypointJvmOptions() throws IOException {
@@ -42,20 +41,14 @@ class OutOfMemoryExitTest {
         return options;
     }
 
-    private static Process victim(List<String> jvmOptions) throws IOException {
+    /** This test JVM's class path (surefire's booter jar names every entry), so the victim sees the service's classes. */
+    private static Process victim(List<String> jvmOptions, String... args) throws IOException {
         List<String> cmd = new ArrayList<>();
         cmd.add(ProcessHandle.current().info().command().orElse("java"));
         cmd.addAll(jvmOptions);
-        cmd.addAll(List.of("-Xmx32m", "-cp", testClasses(), OutOfMemoryVictim.class.getName()));
+        cmd.addAll(List.of("-Xmx32m", "-cp", System.getProperty("java.class.path"), OutOfMemoryVictim.class.getName()));
+        cmd.addAll(List.of(args));
         return new ProcessBuilder(cmd).redirectErrorStream(true).start();
-    }
-
-    private static String testClasses() {
-        try {
-            return Path.of(OutOfMemoryVictim.class.getProtectionDomain().getCodeSource().getLocation().toURI()).toString();
-        } catch (java.net.URISyntaxException e) {
-            throw new IllegalStateException(e);
-        }
     }
 
     @Test
@@ -88,6 +81,20 @@ class OutOfMemoryExitTest {
         } finally {
             p.destroyForcibly();
             p.waitFor(10, TimeUnit.SECONDS);
+        }
+    }
+
+    @Test
+    void startedWithoutTheFlagTheServiceHaltsWhenAnOutOfMemoryErrorEndsAThread() throws Exception {
+        Process p = victim(List.of("--enable-native-access=ALL-UNNAMED"), "guarded");
+        try {
+            assertTrue(p.waitFor(60, TimeUnit.SECONDS), "still running after running out of memory");
+            String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+            assertEquals(OOM_EXIT, p.exitValue(), out);
+            assertTrue(out.contains("started without -XX:+ExitOnOutOfMemoryError"), out);
+            assertTrue(out.contains("Terminating due to java.lang.OutOfMemoryError"), out);
+        } finally {
+            p.destroyForcibly();
         }
     }
 

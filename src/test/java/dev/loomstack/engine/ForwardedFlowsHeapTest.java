@@ -55,6 +55,7 @@ class ForwardedFlowsHeapTest {
     static final int BALLAST_PIECE = 64 << 10;
 
     private NetNs site;
+    private AutoCloseable hostSideVeth;
     private FlowLoadProcess loopbackEcho;
     private FlowLoadProcess siteEcho;
     private String loopbackTarget;
@@ -71,6 +72,7 @@ class ForwardedFlowsHeapTest {
         site = NetNs.create();
         String hostSide = NetNs.uniqueDeviceName("lsheap");
         Cmd.run("ip", "link", "add", hostSide, "type", "veth", "peer", "name", "tohost", "netns", site.name()).check();
+        hostSideVeth = () -> Cmd.run("ip", "link", "del", hostSide);
         Cmd.run("ip", "addr", "add", SITE_GATEWAY + "/24", "dev", hostSide).check();
         Cmd.run("ip", "link", "set", hostSide, "up").check();
         site.exec("ip", "addr", "add", SITE_HOST + "/24", "dev", "tohost").check();
@@ -86,8 +88,8 @@ class ForwardedFlowsHeapTest {
 
     @AfterAll
     void stop() throws Exception {
-        // Deleting the site namespace deletes the veth pair, and the host side's address with it.
-        Teardown.closeAll(loopbackEcho, siteEcho, site);
+        // Deleting the veth (either end) deletes the pair, and the host side's address with it.
+        Teardown.closeAll(loopbackEcho, siteEcho, hostSideVeth, site);
     }
 
     private static int port(String listening) {
@@ -200,6 +202,9 @@ class ForwardedFlowsHeapTest {
             assertTrue(subnetHeld.startsWith("held " + (FLOWS - half) + " in"), subnetHeld);
             System.out.printf("second echo: own address %s, subnet %s%n", ownHeld, subnetHeld);
             assertEquals(0, router.counter("counter_forward_refused_memory_pressure"));
+            // Idle again after the echo: no flow holds a copy buffer.
+            Await.until(Duration.ofSeconds(10), "every copy buffer is back in the pool",
+                    () -> router.counter("gauge_tcp_forward_copy_buffers") == 0);
             assertTrue(perFlow < MAX_BYTES_PER_FLOW, perFlow + " bytes per idle forwarded flow, above "
                     + MAX_BYTES_PER_FLOW);
 
