@@ -35,4 +35,7 @@ ENV LOOMSTACK_STATEDIR=/var/lib/loomstack
 EXPOSE 8080 8081
 HEALTHCHECK --interval=15s --timeout=3s --start-period=20s --retries=3 \
   CMD bash -c 'exec 3<>/dev/tcp/127.0.0.1/8081 && printf "GET /actuator/health/liveness HTTP/1.0\r\n\r\n" >&3 && grep -q "\"UP\"" <&3'
-ENTRYPOINT ["java", "-XX:AOTCache=/app/loomstack.aot", "--enable-native-access=ALL-UNNAMED", "-jar", "/app/loomstack.jar"]
+# An OutOfMemoryError ends the JVM at once (exit code 3) rather than leaving a half-alive router
+# whose threads died; the container restarts. The flag is not writeable at run time (a "product",
+# not a "manageable" VM option), so it must be here.
+ENTRYPOINT ["java", "-XX:+ExitOnOutOfMemoryError", "-XX:AOTCache=/app/loomstack.aot", "--enable-native-access=ALL-UNNAMED", "-jar", "/app/loomstack.jar"]

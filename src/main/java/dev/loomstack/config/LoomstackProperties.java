@@ -1,6 +1,7 @@
 package dev.loomstack.config;
 
 import dev.loomstack.dns.MagicDns;
+import dev.loomstack.engine.HeapPressure;
 import dev.loomstack.engine.HostPortGuard;
 import dev.loomstack.engine.InFlightLimits;
 import dev.loomstack.engine.TcpFlowForwarder;
@@ -194,9 +195,15 @@ public record LoomstackProperties(
      *                             of max-in-flight.
      * @param maxUdpFlows          UDP flows open at once; beyond it new flows are dropped and counted.
      *                             Unset, derived from the heap and the file-descriptor limit.
+     * @param heapPressurePercent  Heap still in use after a garbage collection (old generation), in
+     *                             percent of the maximum heap, from which new forwarded flows are
+     *                             refused (TCP with a RST, UDP dropped; counted) until a collection
+     *                             leaves it 10 points lower. 50 to 99.
      */
     public record Limits(@Min(1) Integer maxInFlight, @Min(1) Integer maxInFlightPerClient,
-                         @Min(1) @Max(InFlightLimits.MAX_UDP_FLOWS) Integer maxUdpFlows) {
+                         @Min(1) @Max(InFlightLimits.MAX_UDP_FLOWS) Integer maxUdpFlows,
+                         @Min(HeapPressure.MIN_PERCENT) @Max(HeapPressure.MAX_PERCENT)
+                         @DefaultValue("" + HeapPressure.DEFAULT_PERCENT) int heapPressurePercent) {
         public InFlightLimits resolve() {
             InFlightLimits base = maxInFlight != null ? InFlightLimits.withDefaultPerClient(maxInFlight)
                     : InFlightLimits.forThisJvm();

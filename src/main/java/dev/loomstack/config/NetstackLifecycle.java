@@ -56,6 +56,7 @@ public final class NetstackLifecycle implements SmartLifecycle {
 
     @Override
     public void start() {
+        OutOfMemoryExit.ensure();
         // Read the state before touching the device: a corrupt file stops the boot cleanly.
         StateStore.State saved = state.load();
         if (saved.netmap() == null && properties.initialNetmap() != null) {
@@ -70,6 +71,7 @@ public final class NetstackLifecycle implements SmartLifecycle {
             Netstack n = Netstack.create(link, Netstack.Options.defaults(properties.selfAddresses())
                     .withTcp(properties.tcp().apply(TcpSettings.defaults()))
                     .withLimits(properties.limits().resolve())
+                    .withHeapPressurePercent(properties.limits().heapPressurePercent())
                     .withProcessing(properties.processLocalIps(), properties.processSubnets())
                     .withDnsUpstreams(properties.dns().resolve())
                     .withDeniedHostPorts(deniedHostPorts())

@@ -153,7 +153,14 @@ public final class EngineStats {
             gauge("gauge_netmap_peers", "Peers in the netmap in force", n -> () -> {
                 NetworkMap m = n.netmap();
                 return m == null ? 0 : m.peers().size();
-            }));
+            }),
+            counter("counter_forward_refused_memory_pressure", "New forwarded flows refused because the heap in use "
+                    + "after a collection had reached loomstack.limits.heap-pressure-percent (TCP with a RST, UDP "
+                    + "datagrams dropped)", n -> n.refusedMemoryPressure::value),
+            gauge("gauge_heap_pressure", "1 while the heap is under pressure and new forwarded flows are refused, "
+                    + "0 otherwise", n -> () -> n.heapPressure.high() ? 1 : 0),
+            gauge("gauge_tcp_forward_copy_buffers", "Pooled 64 KiB copy buffers forwarded TCP flows hold now (only "
+                    + "flows moving data hold one)", n -> () -> n.tcpFlows.buffers().inUse()));
 
     private static final List<Figure> FIGURES;
 

@@ -40,13 +40,17 @@ final class FlowAcceptor {
      *                             to an IPv4 target that must never be reached
      * @param forwardedFromClients {@code counter_forwarded_from_clients_bytes}: payload bytes client to destination
      * @param forwardedToClients   {@code counter_forwarded_to_clients_bytes}: payload bytes destination to client
+     * @param refusedMemoryPressure {@code counter_forward_refused_memory_pressure}: new forwarded flows
+     *                             refused while the heap was under pressure
      */
     record Counters(StatCounter refusedWhileDraining, StatCounter udpNotForwarded, StatCounter viaRefused,
-                    StatCounter forwardedFromClients, StatCounter forwardedToClients) {}
+                    StatCounter forwardedFromClients, StatCounter forwardedToClients,
+                    StatCounter refusedMemoryPressure) {}
 
     private final boolean processLocalIps;
     private final boolean processSubnets;
     private final BooleanSupplier draining;
+    private final BooleanSupplier heapPressure;
     private final LocalAddresses localAddresses;
     private final InboundPolicy policy;
     private final FlowHandlers handlers;
@@ -63,14 +67,16 @@ final class FlowAcceptor {
      * @param processLocalIps take flows to the node's own addresses (Tailscale's {@code ProcessLocalIPs})
      * @param processSubnets  take flows to advertised subnets (Tailscale's {@code ProcessSubnets})
      * @param draining        true once a graceful stop refuses new flows
+     * @param heapPressure    true while the heap is short and new forwarded flows are refused
      */
-    FlowAcceptor(boolean processLocalIps, boolean processSubnets, BooleanSupplier draining,
+    FlowAcceptor(boolean processLocalIps, boolean processSubnets, BooleanSupplier draining, BooleanSupplier heapPressure,
                  LocalAddresses localAddresses, InboundPolicy policy, FlowHandlers handlers, MagicDnsServer dns,
                  SubnetAddresses subnetAddresses, FlowRegistry flows, ProxyMap proxyMap, HostPortGuard hostPortGuard,
                  TcpFlowForwarder tcpFlows, UdpFlowForwarder udpFlows, Counters counters) {
         this.processLocalIps = processLocalIps;
         this.processSubnets = processSubnets;
         this.draining = draining;
+        this.heapPressure = heapPressure;
         this.localAddresses = localAddresses;
         this.policy = policy;
         this.handlers = handlers;
@@ -170,6 +176,13 @@ final class FlowAcceptor {
         }
         InetSocketAddress dial = dialTarget(dst, port);
         if (dial == null) {
+            request.complete(true);
+            return;
+        }
+        if (heapPressure.getAsBoolean()) {
+            // A flow taken now could run the heap out for every flow held: refuse it as a
+            // refused dial is, with a RST, so the client fails at once instead of retrying a SYN.
+            counters.refusedMemoryPressure().increment();
             request.complete(true);
             return;
         }
@@ -276,6 +289,11 @@ final class FlowAcceptor {
         if (dial == null) {
             // Nothing is created, so the datagram is dropped and counted.
             counters.udpNotForwarded().increment();
+            return;
+        }
+        if (heapPressure.getAsBoolean()) {
+            // No endpoint is created: the datagram is dropped, and the next one tries again.
+            counters.refusedMemoryPressure().increment();
             return;
         }
         boolean local = localAddresses.contains(dst);

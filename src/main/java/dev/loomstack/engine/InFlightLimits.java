@@ -11,8 +11,9 @@ public record InFlightLimits(int maxInFlight, int maxInFlightPerClient, int maxU
     /** Linux's default for {@code net.ipv4.tcp_max_syn_backlog}-style limits, as Tailscale's netstack uses. */
     public static final int LINUX_DEFAULT_MAX_IN_FLIGHT = 8192;
     /**
-     * What one in-flight attempt may come to cost: the accepted endpoint's initial receive window
-     * (128 KiB), the upstream socket and two copy buffers of 64 KiB.
+     * What one in-flight attempt may come to cost once it carries data: the accepted endpoint's
+     * initial receive window (128 KiB), the upstream socket and two borrowed 64 KiB copy buffers
+     * ({@link CopyBuffers}; idle, a forwarded flow holds none).
      */
     static final long BYTES_PER_ATTEMPT = 512 << 10;
     /** Below this the router could not serve even a small site. */

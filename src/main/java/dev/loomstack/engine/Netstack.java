@@ -94,6 +94,9 @@ public final class Netstack implements RouterControl, AutoCloseable {
     final HostPortGuard hostPortGuard = new HostPortGuard(new HostAddresses());
     final StatCounter refusedWhileDraining = new StatCounter();
     final StatCounter linkLosses = new StatCounter();
+    final StatCounter refusedMemoryPressure = new StatCounter();
+    final HeapPressure heapPressure;
+    final TcpFlowForwarder tcpFlows;
     private final EngineStats engineStats;
     private volatile boolean draining;
     private volatile boolean started;
@@ -112,10 +115,13 @@ public final class Netstack implements RouterControl, AutoCloseable {
      * @param deniedHostPorts      ports of the router host itself never forwarded to, by any path
      *                             (the service's own HTTP ports, the operator's list); see {@link HostPortGuard}
      * @param dialTimeout          how long an upstream TCP dial may take
+     * @param heapPressurePercent  the heap in use after a collection, in percent of the maximum heap,
+     *                             past which new forwarded flows are refused (see {@link HeapPressure})
      */
     public record Options(List<IpPrefix> selfAddresses, int reassemblyMemoryCap, TcpSettings tcp,
                           InFlightLimits limits, boolean processLocalIps, boolean processSubnets,
-                          List<InetSocketAddress> dnsUpstreams, Set<Integer> deniedHostPorts, Duration dialTimeout) {
+                          List<InetSocketAddress> dnsUpstreams, Set<Integer> deniedHostPorts, Duration dialTimeout,
+                          int heapPressurePercent) {
         public Options {
             selfAddresses = List.copyOf(selfAddresses);
             Objects.requireNonNull(tcp, "tcp settings");
@@ -124,6 +130,7 @@ public final class Netstack implements RouterControl, AutoCloseable {
             deniedHostPorts.forEach(HostPortGuard::requireValidPort);
             Objects.requireNonNull(dialTimeout, "dialTimeout");
             TcpFlowForwarder.dialTimeoutMillis(dialTimeout);
+            HeapPressure.requireValidPercent(heapPressurePercent);
             if (reassemblyMemoryCap <= 0) {
                 throw new IllegalArgumentException("reassemblyMemoryCap must be positive");
             }
@@ -133,37 +140,42 @@ public final class Netstack implements RouterControl, AutoCloseable {
         public static Options defaults(List<IpPrefix> selfAddresses) {
             return new Options(selfAddresses, Reassembler.DEFAULT_MEMORY_CAP, TcpSettings.defaults(), null, true,
                     true, MagicDns.systemResolvers(Path.of("/etc/resolv.conf")), Set.of(),
-                    TcpFlowForwarder.DEFAULT_DIAL_TIMEOUT);
+                    TcpFlowForwarder.DEFAULT_DIAL_TIMEOUT, HeapPressure.DEFAULT_PERCENT);
         }
 
         public Options withTcp(TcpSettings t) {
             return new Options(selfAddresses, reassemblyMemoryCap, t, limits, processLocalIps, processSubnets,
-                    dnsUpstreams, deniedHostPorts, dialTimeout);
+                    dnsUpstreams, deniedHostPorts, dialTimeout, heapPressurePercent);
         }
 
         public Options withLimits(InFlightLimits l) {
             return new Options(selfAddresses, reassemblyMemoryCap, tcp, l, processLocalIps, processSubnets,
-                    dnsUpstreams, deniedHostPorts, dialTimeout);
+                    dnsUpstreams, deniedHostPorts, dialTimeout, heapPressurePercent);
         }
 
         public Options withProcessing(boolean localIps, boolean subnets) {
             return new Options(selfAddresses, reassemblyMemoryCap, tcp, limits, localIps, subnets, dnsUpstreams,
-                    deniedHostPorts, dialTimeout);
+                    deniedHostPorts, dialTimeout, heapPressurePercent);
         }
 
         public Options withDnsUpstreams(List<InetSocketAddress> upstreams) {
             return new Options(selfAddresses, reassemblyMemoryCap, tcp, limits, processLocalIps, processSubnets,
-                    upstreams, deniedHostPorts, dialTimeout);
+                    upstreams, deniedHostPorts, dialTimeout, heapPressurePercent);
         }
 
         public Options withDeniedHostPorts(Set<Integer> ports) {
             return new Options(selfAddresses, reassemblyMemoryCap, tcp, limits, processLocalIps, processSubnets,
-                    dnsUpstreams, ports, dialTimeout);
+                    dnsUpstreams, ports, dialTimeout, heapPressurePercent);
+        }
+
+        public Options withHeapPressurePercent(int percent) {
+            return new Options(selfAddresses, reassemblyMemoryCap, tcp, limits, processLocalIps, processSubnets,
+                    dnsUpstreams, deniedHostPorts, dialTimeout, percent);
         }
 
         public Options withDialTimeout(Duration timeout) {
             return new Options(selfAddresses, reassemblyMemoryCap, tcp, limits, processLocalIps, processSubnets,
-                    dnsUpstreams, deniedHostPorts, timeout);
+                    dnsUpstreams, deniedHostPorts, timeout, heapPressurePercent);
         }
     }
 
@@ -181,12 +193,13 @@ public final class Netstack implements RouterControl, AutoCloseable {
         this.handlers = new FlowHandlers(() -> policy.setInterceptedTcpPorts(handlersPorts()));
         this.pingRelay = new PingRelay();
         this.dns = new MagicDnsServer(new MagicDns(options.dnsUpstreams()));
-        TcpFlowForwarder tcpFlows = new TcpFlowForwarder(options.dialTimeout(), hostPortGuard);
+        this.heapPressure = new HeapPressure(options.heapPressurePercent());
+        this.tcpFlows = new TcpFlowForwarder(options.dialTimeout(), hostPortGuard);
         this.udpFlows = new UdpFlowForwarder(hostPortGuard);
         FlowAcceptor acceptor = new FlowAcceptor(options.processLocalIps(), options.processSubnets(),
-                () -> draining, localAddresses, policy, handlers, dns, subnetAddresses, flows, proxyMap,
+                () -> draining, heapPressure::high, localAddresses, policy, handlers, dns, subnetAddresses, flows, proxyMap,
                 hostPortGuard, tcpFlows, udpFlows, new FlowAcceptor.Counters(refusedWhileDraining,
-                        udpNotForwarded, viaRefused, forwardedFromClients, forwardedToClients));
+                        udpNotForwarded, viaRefused, forwardedFromClients, forwardedToClients, refusedMemoryPressure));
         this.udp = new UdpProtocol(stack);
         stack.registerTransport(udp);
         this.udpForwarder = new UdpForwarder(acceptor::acceptUdp, limits.maxUdpFlows());
@@ -551,6 +564,7 @@ public final class Netstack implements RouterControl, AutoCloseable {
         stack.close();
         timers.close();
         pingRelay.close();
+        heapPressure.close();
         FORWARD_DROPPED_ATTEMPTS.retire(stats.tcp.forwardMaxInFlightDrop);
     }
 }

@@ -449,6 +449,36 @@ public final class TcpEndpoint {
         }
     }
 
+    /**
+     * Waits, holding no buffer, until {@link #read} would not block: bytes are readable, the
+     * stream ended, or the connection failed or closed. A copier parks here while its flow is idle
+     * and takes a buffer only once there is something to copy.
+     *
+     * @return false when {@code timeoutNanos} (0: no limit) passed first
+     */
+    public boolean awaitReadable(long timeoutNanos) throws InterruptedIOException {
+        lock.lock();
+        try {
+            long left = timeoutNanos;
+            while (receiver.readable() == 0 && !receiver.finReceived() && error == null && state != TcpState.CLOSED) {
+                if (timeoutNanos > 0) {
+                    if (left <= 0) {
+                        return false;
+                    }
+                    left = readable.awaitNanos(left);
+                } else {
+                    readable.await();
+                }
+            }
+            return true;
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new InterruptedIOException("interrupted while waiting for data");
+        } finally {
+            lock.unlock();
+        }
+    }
+
     /** Bytes readable without blocking. */
     public int available() {
         lock.lock();

@@ -50,8 +50,8 @@ class ConfigurationMetadataTest {
                 "loomstack.tun.mtu", "loomstack.self-addresses", "loomstack.tcp.keep-alive.idle",
                 "loomstack.tcp.forward.dial-timeout", "loomstack.limits.max-udp-flows", "loomstack.dns.upstreams",
                 "loomstack.admin.token", "loomstack.shutdown.drain", "loomstack.state-dir",
-                "loomstack.deny-host-ports")), names.toString());
-        assertEquals(27, names.size(), "a property added or removed: update this count and its description " + names);
+                "loomstack.deny-host-ports", "loomstack.limits.heap-pressure-percent")), names.toString());
+        assertEquals(28, names.size(), "a property added or removed: update this count and its description " + names);
     }
 
     @Test

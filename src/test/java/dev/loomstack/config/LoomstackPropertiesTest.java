@@ -118,4 +118,15 @@ class LoomstackPropertiesTest {
                     () -> bindValidated(Map.of("loomstack.tcp.forward.dial-timeout", bad)), bad);
         }
     }
+
+    @Test
+    void heapPressurePercentDefaultsTo85AndIsValidated() {
+        assertEquals(85, bindValidated(Map.of()).limits().heapPressurePercent());
+        assertEquals(90, bindValidated(Map.of("loomstack.limits.heap-pressure-percent", "90")).limits().heapPressurePercent());
+        for (String bad : new String[] {"49", "100", "0"}) {
+            org.junit.jupiter.api.Assertions.assertThrows(
+                    org.springframework.boot.context.properties.bind.BindException.class,
+                    () -> bindValidated(Map.of("loomstack.limits.heap-pressure-percent", bad)), bad);
+        }
+    }
 }

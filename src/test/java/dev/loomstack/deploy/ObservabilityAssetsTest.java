@@ -104,7 +104,8 @@ class ObservabilityAssetsTest {
         Set<String> alerts = new TreeSet<>();
         rules.forEach(r -> alerts.add((String) r.get("alert")));
         assertEquals(new TreeSet<>(List.of("LoomstackLinkDown", "LoomstackNoNetmap", "LoomstackTcpInFlightLimitSaturated",
-                "LoomstackUdpFlowLimitSaturated", "LoomstackLimitDrops", "LoomstackDropRateHigh")), alerts);
+                "LoomstackUdpFlowLimitSaturated", "LoomstackLimitDrops", "LoomstackHeapPressure",
+                "LoomstackDropRateHigh")), alerts);
         String saturation = ruleExpr(rules, "LoomstackTcpInFlightLimitSaturated");
         assertTrue(saturation.contains("> 0.8"), saturation);
         assertTrue(ruleExpr(rules, "LoomstackDropRateHigh").contains("> 0.02"));
