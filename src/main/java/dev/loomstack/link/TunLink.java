@@ -98,6 +98,8 @@ public final class TunLink implements LinkEndpoint {
     private static final int IFREQ_SIZE = 40;
     private static final int IFREQ_UNION = 16;
     private static final int POLL_MILLIS = 200;
+    /** Packets the writer writes before letting the reader write one of its own. */
+    private static final int WRITE_BATCH = 64;
     /** How long a producer facing a full write queue waits before trying again. */
     private static final long FULL_QUEUE_PAUSE_NANOS = TimeUnit.MICROSECONDS.toNanos(20);
     /** At most one line per interval for read errors that are neither transient nor a lost device. */
@@ -106,10 +108,12 @@ public final class TunLink implements LinkEndpoint {
     static final Duration ERROR_PAUSE = Duration.ofMillis(100);
     private static final System.Logger LOG = System.getLogger(TunLink.class.getName());
     private static final VarHandle WRITER_PARKED;
+    private static final VarHandle WRITING;
 
     static {
         try {
             WRITER_PARKED = MethodHandles.lookup().findVarHandle(TunLink.class, "writerParked", boolean.class);
+            WRITING = MethodHandles.lookup().findVarHandle(TunLink.class, "writing", boolean.class);
         } catch (ReflectiveOperationException e) {
             throw new ExceptionInInitializerError(e);
         }
@@ -129,6 +133,16 @@ public final class TunLink implements LinkEndpoint {
     /** Set by the writer while it parks on an empty queue; a producer that clears it unparks it. */
     @SuppressWarnings("unused")
     private volatile boolean writerParked;
+    /**
+     * Held (compare-and-set) by whoever takes packets off the queue and writes them, from before the
+     * take until the write returned: the writer, or the reader writing its own packet directly.
+     * Holding it with the queue empty means every packet queued before has reached the kernel.
+     */
+    @SuppressWarnings("unused")
+    private volatile boolean writing;
+    /** The reader's own native-call state and spare buffer, for its direct writes. */
+    private final LibC.CallState readerCalls = new LibC.CallState();
+    private final byte[] readerSpare = new byte[VirtioNetHeader.LENGTH + MAX_READ_PACKET];
     private volatile NetworkDispatcher dispatcher;
     private volatile boolean closed;
     private boolean fdClosed;
@@ -585,6 +599,19 @@ public final class TunLink implements LinkEndpoint {
             packet.release();
             return false;
         }
+        if (Thread.currentThread() == reader && WRITING.compareAndSet(this, false, true)) {
+            // A packet made while handling one read (an ACK, or data the ACK let out): the reader, a
+            // platform thread, writes it itself when nothing is queued before it, sparing the
+            // hand-off to the writer. The write does not block (O_NONBLOCK, and a TUN write never waits).
+            try {
+                if (writeQueue.isEmpty()) {
+                    writeOne(readerCalls, packet, readerSpare);
+                    return true;
+                }
+            } finally {
+                writing = false;
+            }
+        }
         // Back-pressure while the queue is full, but never past the end of the writer.
         while (!writeQueue.offer(packet)) {
             if (closed || lossCause != null || Thread.currentThread().isInterrupted()) {
@@ -608,21 +635,32 @@ public final class TunLink implements LinkEndpoint {
         // For the rare packet without room in front for the vnet header: copied once, here.
         byte[] spare = new byte[VirtioNetHeader.LENGTH + MAX_READ_PACKET];
         while (!closed) {
-            PacketBuffer p = writeQueue.poll();
-            if (p == null) {
-                writerParked = true;
-                // Announced, fenced, then looked again: a producer either sees the flag or its packet
-                // is seen here.
-                VarHandle.fullFence();
-                p = writeQueue.poll();
-                if (p == null) {
-                    LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(POLL_MILLIS));
-                    writerParked = false;
-                    continue;
-                }
-                writerParked = false;
+            if (!WRITING.compareAndSet(this, false, true)) {
+                // The reader is writing one packet of its own: a moment.
+                Thread.onSpinWait();
+                continue;
             }
-            writeOne(cs, p, spare);
+            int n = 0;
+            try {
+                PacketBuffer p;
+                while (n < WRITE_BATCH && (p = writeQueue.poll()) != null) {
+                    writeOne(cs, p, spare);
+                    n++;
+                }
+            } finally {
+                writing = false;
+            }
+            if (n > 0) {
+                continue;
+            }
+            writerParked = true;
+            // Announced, fenced, then looked again: a producer either sees the flag or its packet
+            // is seen here. (A slot claimed but not yet filled counts as a packet: looked again.)
+            VarHandle.fullFence();
+            if (writeQueue.isEmpty()) {
+                LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(POLL_MILLIS));
+            }
+            writerParked = false;
         }
         PacketBuffer p;
         while ((p = writeQueue.poll()) != null) {

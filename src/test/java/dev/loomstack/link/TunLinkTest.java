@@ -219,12 +219,15 @@ class TunLinkTest {
             for (int round = 0; round < 3; round++) {
                 long readerBefore = threads.getThreadAllocatedBytes(reader.threadId());
                 long writerBefore = threads.getThreadAllocatedBytes(writer.threadId());
+                long began = System.nanoTime();
                 Cmd.Result r = ns.exec(120, "python3", "-c", pingPong);
+                long micros = (System.nanoTime() - began) / 1000;
                 assertEquals(String.valueOf(batch), r.output().strip(), "every datagram echoed");
                 readAllocated = threads.getThreadAllocatedBytes(reader.threadId()) - readerBefore;
                 writeAllocated = threads.getThreadAllocatedBytes(writer.threadId()) - writerBefore;
-                System.out.printf("round %d, %d packets each way: reader allocated %d bytes, writer %d%n",
-                        round, batch, readAllocated, writeAllocated);
+                System.out.printf("round %d, %d packets each way: reader allocated %d bytes, writer %d;"
+                        + " %.1f us per echo (python included)%n", round, batch, readAllocated, writeAllocated,
+                        (double) micros / batch);
             }
             // Less than a byte per packet: something incidental at most, never something per packet.
             assertTrue(readAllocated < batch, "reader allocated " + readAllocated + " bytes for " + batch + " packets");
