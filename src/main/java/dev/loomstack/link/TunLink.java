@@ -56,7 +56,9 @@ import java.util.concurrent.locks.LockSupport;
  * kernel has queued into one reused buffer that is lent to the dispatcher. Writers put packets in a
  * bounded lock-free queue (many producers, one consumer); one platform thread writes them, parking
  * only when the queue is empty. A full queue makes the producer wait, which is the back-pressure
- * transports feel.
+ * transports feel. A packet the reader itself makes while a read is handled (an ACK, data an ACK
+ * let out) is written by the reader directly when nothing is queued ahead of it: no hand-off, and
+ * no native call on a virtual thread either way.
  *
  * <p>The device is not persistent: closing the descriptor makes the kernel delete it. When the
  * device is deleted under us ({@code ip link del}, or deleting the network namespace it was moved
