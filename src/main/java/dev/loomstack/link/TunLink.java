@@ -227,8 +227,8 @@ public final class TunLink implements LinkEndpoint {
             String actual = readName(ifr);
             TunOffloads offloads = vnet ? negotiate(cs, fd, arena, actual) : TunOffloads.NONE;
             configure(actual, mtu);
-            LOG.log(Level.INFO, () -> "TUN device " + actual + " created (mtu " + mtu + ", offload "
-                    + (offload ? offloads : "off") + ") and up");
+            LOG.log(Level.INFO, () -> "TUN device " + actual + " created (mtu " + mtu + ") and up, offload: "
+                    + (offload ? offloads : "off (loomstack.tun.offload=false)"));
             return new TunLink(fd, actual, mtu, offloads, pool, writeQueue);
         } catch (RuntimeException e) {
             LibC.close(fd);
