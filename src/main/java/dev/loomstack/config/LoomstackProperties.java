@@ -96,11 +96,16 @@ public record LoomstackProperties(
      * @param name The TUN device's name (1-15 characters, Linux's limit); the service creates it and
      *             removes it when it stops.
      * @param mtu  The TUN device's MTU in bytes, 1280 (IPv6's minimum) to 65535.
+     * @param offload Whether the TUN device is opened with segmentation and checksum offloads
+     *             (IFF_VNET_HDR, TUNSETOFFLOAD: TCP super-segments of up to 64 KiB both ways, partial
+     *             checksums); on by default. A kernel that refuses them gets plain packets; false
+     *             asks for none.
      */
     public record Tun(
             @NotNull @Pattern(regexp = "[a-zA-Z0-9_.-]{1,15}", message = "must be a Linux interface name of 1-15 characters")
             @DefaultValue(DEFAULT_NAME) String name,
-            @Min(MIN_MTU) @Max(MAX_MTU) @DefaultValue("" + DEFAULT_MTU) int mtu) {
+            @Min(MIN_MTU) @Max(MAX_MTU) @DefaultValue("" + DEFAULT_MTU) int mtu,
+            @DefaultValue("true") boolean offload) {
         public static final String DEFAULT_NAME = "loomstack0";
         public static final int DEFAULT_MTU = 1280;
         /** IPv6 requires every link to carry 1280-byte packets (RFC 8200 section 5). */

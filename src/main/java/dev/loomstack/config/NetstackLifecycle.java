@@ -99,7 +99,7 @@ public final class NetstackLifecycle implements SmartLifecycle {
     private LinkEndpoint openLink() {
         LoomstackProperties.Tun tun = properties.tun();
         return switch (properties.link()) {
-            case TUN -> TunLink.open(tun.name(), tun.mtu(), PacketBufferPool.forMtu(tun.mtu(), LINK_POOL));
+            case TUN -> TunLink.open(tun.name(), tun.mtu(), PacketBufferPool.forMtu(tun.mtu(), LINK_POOL), tun.offload());
             case MEMORY -> {
                 LOG.info("loomstack.link=memory: no device; the stack runs on a link that nothing reaches");
                 yield MemoryLink.unconnected(tun.mtu());

@@ -1,24 +1,64 @@
 package dev.loomstack.link;
 
+import dev.loomstack.packet.Bytes;
+import dev.loomstack.packet.Checksum;
+import dev.loomstack.packet.Ipv4Header;
+import dev.loomstack.packet.Ipv6Header;
 import dev.loomstack.packet.PacketBuffer;
 import dev.loomstack.packet.PacketBufferPool;
+import dev.loomstack.packet.UdpHeader;
+import dev.loomstack.packet.VirtioNetHeader;
 import java.lang.System.Logger.Level;
-import java.nio.ByteBuffer;
-import java.nio.ByteOrder;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.LockSupport;
 
 /**
  * A Linux TUN device ({@code IFF_TUN | IFF_NO_PI}: raw IP packets, no link header) driven through
- * JNA. One platform thread reads: it polls the non-blocking descriptor, then reads every packet the
- * kernel has queued into a direct buffer and copies it into one reused {@link PacketBuffer} that is
- * lent to the dispatcher. One platform thread writes from a bounded queue; a full queue blocks the
- * producer, which is the back-pressure transports feel.
+ * {@code java.lang.foreign} calls straight on the packets' heap arrays: no byte is copied in user
+ * space on the way in or out.
+ *
+ * <h2>Offloads</h2>
+ * With offload asked for (the default), the device is opened with {@code IFF_VNET_HDR}, so a
+ * {@code virtio_net_hdr} ({@link VirtioNetHeader}) precedes every packet both ways, and
+ * {@code TUNSETOFFLOAD} is asked for partial checksums and TCP segmentation ({@code TUN_F_CSUM |
+ * TUN_F_TSO4 | TUN_F_TSO6}) plus UDP segmentation ({@code TUN_F_USO4 | TUN_F_USO6}); a kernel that
+ * refuses (EINVAL) is asked again without USO, then for nothing, and the header stays, all zero
+ * (see {@link #negotiate}). What was agreed is logged once and is {@link #offloads()}.
+ * <ul>
+ * <li>Read: the kernel hands over a TCP stream of local origin in super-segments of up to 64 KiB
+ * (GSO TCPV4/TCPV6) with its checksum left partial (NEEDS_CSUM): the packet is delivered whole with
+ * {@link PacketBuffer#segmentSize()} = gso_size and {@link PacketBuffer#checksumVerified()} (the
+ * bytes never left this host, so there is nothing to verify: it is what Linux's own receive path
+ * does with CHECKSUM_PARTIAL); DATA_VALID also marks it verified. The IP header of a super-segment
+ * is the one Linux's IP layer wrote for the whole packet: IPv4 total length and IPv6 payload length
+ * cover it all, and the IPv4 header checksum is valid for it, so the IP layer takes it as is. A UDP
+ * super-datagram (USO) is cut here into its datagrams, since UDP has no notion of one. A header
+ * the codec refuses is a counted drop ({@link LinkStats#readErrors}).
+ * <li>Write: a packet with a segment size goes out as a GSO super-segment (the kernel cuts it, or
+ * hands it whole to a local socket); a packet with a partial checksum as NEEDS_CSUM; anything else
+ * with a header of zeros. The header is written into the packet's headroom, in front of the IP
+ * header, and the packet goes to the kernel straight from its array. The transport checksum field
+ * must hold what {@link VirtioNetHeader} documents: the pseudo-header sum over the whole transport
+ * length, not complemented.
+ * </ul>
+ *
+ * <h2>Threads</h2>
+ * One platform thread reads: it polls the non-blocking descriptor, then reads every packet the
+ * kernel has queued into one reused buffer that is lent to the dispatcher. Writers put packets in a
+ * bounded lock-free queue (many producers, one consumer); one platform thread writes them, parking
+ * only when the queue is empty. A full queue makes the producer wait, which is the back-pressure
+ * transports feel. A packet the reader itself makes while a read is handled (an ACK, data an ACK
+ * let out) is written by the reader directly when nothing is queued ahead of it: no hand-off, and
+ * no native call on a virtual thread either way.
  *
  * <p>The device is not persistent: closing the descriptor makes the kernel delete it. When the
  * device is deleted under us ({@code ip link del}, or deleting the network namespace it was moved
@@ -33,31 +73,78 @@ public final class TunLink implements LinkEndpoint {
     public static final int DEFAULT_WRITE_QUEUE = 2048;
     /** Linux {@code IFNAMSIZ} minus the terminating NUL. */
     public static final int MAX_NAME_LENGTH = 15;
+    /** The largest IP packet taken as a TCP super-segment: what an IPv4 total length can say. */
+    public static final int MAX_OFFLOAD_SIZE = Ipv4Header.MAX_TOTAL_LENGTH;
+    /**
+     * The largest IP packet the kernel hands over: a GSO super-segment is at most 64 KiB of skb,
+     * IPv6 header included ({@code GSO_LEGACY_MAX_SIZE}); some slack for a kernel that counts otherwise.
+     */
+    static final int MAX_READ_PACKET = 65536 + 64;
     private static final long TUNSETIFF = 0x400454caL;
+    private static final long TUNSETOFFLOAD = 0x400454d0L;
+    private static final long TUNSETVNETHDRSZ = 0x400454d8L;
+    private static final long TUNSETVNETLE = 0x400454dcL;
     private static final long SIOCGIFFLAGS = 0x8913L;
     private static final long SIOCSIFFLAGS = 0x8914L;
     private static final long SIOCSIFMTU = 0x8922L;
     private static final short IFF_TUN = 0x0001;
     private static final short IFF_NO_PI = 0x1000;
+    private static final short IFF_VNET_HDR = 0x4000;
     private static final short IFF_UP = 0x1;
     private static final short IFF_RUNNING = 0x40;
+    private static final int TUN_F_CSUM = 0x01;
+    private static final int TUN_F_TSO4 = 0x02;
+    private static final int TUN_F_TSO6 = 0x04;
+    private static final int TUN_F_USO4 = 0x20;
+    private static final int TUN_F_USO6 = 0x40;
     private static final int IFREQ_SIZE = 40;
     private static final int IFREQ_UNION = 16;
     private static final int POLL_MILLIS = 200;
+    /** Packets the writer writes before letting the reader write one of its own. */
+    private static final int WRITE_BATCH = 64;
+    /** How long a producer facing a full write queue waits before trying again. */
+    private static final long FULL_QUEUE_PAUSE_NANOS = TimeUnit.MICROSECONDS.toNanos(20);
     /** At most one line per interval for read errors that are neither transient nor a lost device. */
     static final Duration ERROR_LOG_INTERVAL = Duration.ofSeconds(10);
     /** The reader's pause after such an error, so that a persistent one cannot become a spin. */
     static final Duration ERROR_PAUSE = Duration.ofMillis(100);
     private static final System.Logger LOG = System.getLogger(TunLink.class.getName());
+    private static final VarHandle WRITER_PARKED;
+    private static final VarHandle WRITING;
+
+    static {
+        try {
+            WRITER_PARKED = MethodHandles.lookup().findVarHandle(TunLink.class, "writerParked", boolean.class);
+            WRITING = MethodHandles.lookup().findVarHandle(TunLink.class, "writing", boolean.class);
+        } catch (ReflectiveOperationException e) {
+            throw new ExceptionInInitializerError(e);
+        }
+    }
 
     private final int fd;
     private final String name;
     private final int mtu;
+    private final TunOffloads offloads;
+    /** Bytes of {@code virtio_net_hdr} in front of every packet: 0 or {@link VirtioNetHeader#LENGTH}. */
+    private final int vnetHeader;
     private final PacketBufferPool pool;
     private final LinkStats stats = new LinkStats();
-    private final ArrayBlockingQueue<PacketBuffer> writeQueue;
+    private final WriteQueue<PacketBuffer> writeQueue;
     private final Thread reader;
     private final Thread writer;
+    /** Set by the writer while it parks on an empty queue; a producer that clears it unparks it. */
+    @SuppressWarnings("unused")
+    private volatile boolean writerParked;
+    /**
+     * Held (compare-and-set) by whoever takes packets off the queue and writes them, from before the
+     * take until the write returned: the writer, or the reader writing its own packet directly.
+     * Holding it with the queue empty means every packet queued before has reached the kernel.
+     */
+    @SuppressWarnings("unused")
+    private volatile boolean writing;
+    /** The reader's own native-call state and spare buffer, for its direct writes. */
+    private final LibC.CallState readerCalls = new LibC.CallState();
+    private final byte[] readerSpare = new byte[VirtioNetHeader.LENGTH + MAX_READ_PACKET];
     private volatile NetworkDispatcher dispatcher;
     private volatile boolean closed;
     private boolean fdClosed;
@@ -68,28 +155,35 @@ public final class TunLink implements LinkEndpoint {
     private long lastErrorLogNanos;
     private long errorsNotLogged;
 
-    private TunLink(int fd, String name, int mtu, PacketBufferPool pool, int writeQueue) {
+    private TunLink(int fd, String name, int mtu, TunOffloads offloads, PacketBufferPool pool, int writeQueue) {
         this.fd = fd;
         this.name = name;
         this.mtu = mtu;
+        this.offloads = offloads;
+        this.vnetHeader = offloads.vnetHeader() ? VirtioNetHeader.LENGTH : 0;
         this.pool = pool;
-        this.writeQueue = new ArrayBlockingQueue<>(writeQueue);
+        this.writeQueue = new WriteQueue<>(writeQueue);
         this.reader = Thread.ofPlatform().daemon().name(name + "-read").unstarted(this::readLoop);
         this.writer = Thread.ofPlatform().daemon().name(name + "-write").unstarted(this::writeLoop);
     }
 
     /**
-     * Creates the device {@code name}, sets its MTU and brings it up.
+     * Creates the device {@code name} with offloads, sets its MTU and brings it up.
      *
      * @throws LinkUnavailableException when the device node is missing or the process lacks the
      *     privilege to create the interface
      * @throws IllegalArgumentException for a name the kernel cannot take
      */
     public static TunLink open(String name, int mtu, PacketBufferPool pool) {
-        return open(name, mtu, pool, DEFAULT_WRITE_QUEUE);
+        return open(name, mtu, pool, true);
     }
 
-    public static TunLink open(String name, int mtu, PacketBufferPool pool, int writeQueue) {
+    /** As {@link #open(String, int, PacketBufferPool)}; {@code offload} false gives plain packets only. */
+    public static TunLink open(String name, int mtu, PacketBufferPool pool, boolean offload) {
+        return open(name, mtu, pool, offload, DEFAULT_WRITE_QUEUE);
+    }
+
+    public static TunLink open(String name, int mtu, PacketBufferPool pool, boolean offload, int writeQueue) {
         byte[] nameBytes = name.getBytes(StandardCharsets.US_ASCII);
         if (name.isEmpty() || nameBytes.length > MAX_NAME_LENGTH || name.contains("/") || name.contains(" ")) {
             throw new IllegalArgumentException("TUN device name must be 1-" + MAX_NAME_LENGTH
@@ -98,9 +192,10 @@ public final class TunLink implements LinkEndpoint {
         if (mtu < 68 || mtu > 65535) {
             throw new IllegalArgumentException("MTU must be between 68 and 65535, got " + mtu);
         }
-        int fd = LibC.open(DEVICE, LibC.O_RDWR | LibC.O_NONBLOCK | LibC.O_CLOEXEC);
+        LibC.CallState cs = new LibC.CallState();
+        int fd = LibC.open(cs, DEVICE, LibC.O_RDWR | LibC.O_NONBLOCK | LibC.O_CLOEXEC);
         if (fd < 0) {
-            int e = LibC.errno();
+            int e = cs.errno();
             throw new LinkUnavailableException(switch (e) {
                 case LibC.ENOENT, LibC.ENODEV -> "cannot open " + DEVICE + ": " + LibC.describe(e)
                         + " — load the tun module (modprobe tun) or pass the device to the container (--device /dev/net/tun)";
@@ -109,11 +204,18 @@ public final class TunLink implements LinkEndpoint {
                 default -> "cannot open " + DEVICE + ": " + LibC.describe(e);
             });
         }
-        try {
-            ByteBuffer ifr = ifreq(nameBytes);
-            ifr.putShort(IFREQ_UNION, (short) (IFF_TUN | IFF_NO_PI));
-            if (LibC.ioctl(fd, TUNSETIFF, ifr) < 0) {
-                int e = LibC.errno();
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment ifr = ifreq(arena, nameBytes);
+            boolean vnet = offload;
+            int rc = setIff(cs, fd, ifr, vnet);
+            if (rc < 0 && vnet && cs.errno() == LibC.EINVAL) {
+                // A kernel without IFF_VNET_HDR (older than 2.6.27): plain packets.
+                vnet = false;
+                ifr = ifreq(arena, nameBytes);
+                rc = setIff(cs, fd, ifr, false);
+            }
+            if (rc < 0) {
+                int e = cs.errno();
                 throw new LinkUnavailableException(switch (e) {
                     case LibC.EPERM, LibC.EACCES -> "cannot create TUN device " + name + ": " + LibC.describe(e)
                             + " — the process needs CAP_NET_ADMIN (run as root or add --cap-add NET_ADMIN)";
@@ -123,24 +225,70 @@ public final class TunLink implements LinkEndpoint {
                 });
             }
             String actual = readName(ifr);
+            TunOffloads offloads = vnet ? negotiate(cs, fd, arena, actual) : TunOffloads.NONE;
             configure(actual, mtu);
-            LOG.log(Level.INFO, () -> "TUN device " + actual + " created (mtu " + mtu + ") and up");
-            return new TunLink(fd, actual, mtu, pool, writeQueue);
+            LOG.log(Level.INFO, () -> "TUN device " + actual + " created (mtu " + mtu + ") and up, offload: "
+                    + (offload ? offloads : "off (loomstack.tun.offload=false)"));
+            return new TunLink(fd, actual, mtu, offloads, pool, writeQueue);
         } catch (RuntimeException e) {
             LibC.close(fd);
             throw e;
         }
     }
 
-    private static ByteBuffer ifreq(byte[] nameBytes) {
-        ByteBuffer ifr = ByteBuffer.allocateDirect(IFREQ_SIZE).order(ByteOrder.nativeOrder());
-        ifr.put(0, nameBytes);
+    private static int setIff(LibC.CallState cs, int fd, MemorySegment ifr, boolean vnet) {
+        ifr.set(ValueLayout.JAVA_SHORT, IFREQ_UNION, (short) (IFF_TUN | IFF_NO_PI | (vnet ? IFF_VNET_HDR : 0)));
+        return LibC.ioctl(cs, fd, TUNSETIFF, ifr);
+    }
+
+    /**
+     * Asks for the offloads on a device opened with {@code IFF_VNET_HDR}, most first. The header
+     * itself cannot be given up once the device is attached (a second TUNSETIFF is refused), so a
+     * kernel that refuses every offload leaves it in place, all zero both ways: that costs ten
+     * bytes per packet and no copy, and one read/write path serves both cases. With offloads set to
+     * none the kernel completes every checksum itself and never hands over a super-segment, so every
+     * u16 field it sends is zero, whatever the byte order; the order is still pinned little-endian
+     * ({@code TUNSETVNETLE}) so that what {@link VirtioNetHeader} reads is right on any host.
+     */
+    private static TunOffloads negotiate(LibC.CallState cs, int fd, Arena arena, String name) {
+        MemorySegment value = arena.allocate(ValueLayout.JAVA_INT);
+        value.set(ValueLayout.JAVA_INT, 0, VirtioNetHeader.LENGTH);
+        if (LibC.ioctl(cs, fd, TUNSETVNETHDRSZ, value) < 0) {
+            LOG.log(Level.WARNING, "TUNSETVNETHDRSZ on " + name + " refused: " + LibC.describe(cs.errno()));
+        }
+        value.set(ValueLayout.JAVA_INT, 0, 1);
+        boolean littleEndian = LibC.ioctl(cs, fd, TUNSETVNETLE, value) == 0;
+        if (!littleEndian) {
+            LOG.log(Level.WARNING, "TUNSETVNETLE on " + name + " refused (" + LibC.describe(cs.errno())
+                    + "): offloads off, the virtio_net_hdr stays all zero");
+        }
+        int tso = TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6;
+        if (littleEndian && LibC.ioctlValue(cs, fd, TUNSETOFFLOAD, tso | TUN_F_USO4 | TUN_F_USO6) == 0) {
+            return new TunOffloads(true, true, true, true);
+        }
+        if (littleEndian && LibC.ioctlValue(cs, fd, TUNSETOFFLOAD, tso) == 0) {
+            return new TunOffloads(true, true, true, false);
+        }
+        if (littleEndian) {
+            LOG.log(Level.WARNING, "TUNSETOFFLOAD on " + name + " refused: " + LibC.describe(cs.errno())
+                    + "; plain packets with an all-zero virtio_net_hdr");
+        }
+        if (LibC.ioctlValue(cs, fd, TUNSETOFFLOAD, 0) < 0) {
+            throw new LinkUnavailableException("cannot turn the offloads of TUN device " + name + " off: "
+                    + LibC.describe(cs.errno()));
+        }
+        return new TunOffloads(true, false, false, false);
+    }
+
+    private static MemorySegment ifreq(Arena arena, byte[] nameBytes) {
+        MemorySegment ifr = arena.allocate(IFREQ_SIZE);
+        MemorySegment.copy(nameBytes, 0, ifr, ValueLayout.JAVA_BYTE, 0, nameBytes.length);
         return ifr;
     }
 
-    private static String readName(ByteBuffer ifr) {
+    private static String readName(MemorySegment ifr) {
         byte[] n = new byte[16];
-        ifr.get(0, n);
+        MemorySegment.copy(ifr, ValueLayout.JAVA_BYTE, 0, n, 0, n.length);
         int len = 0;
         while (len < n.length && n[len] != 0) {
             len++;
@@ -150,25 +298,27 @@ public final class TunLink implements LinkEndpoint {
 
     /** MTU and IFF_UP are interface settings, changed through any socket's ioctls (netdevice(7)). */
     private static void configure(String name, int mtu) {
-        int s = LibC.socket(LibC.AF_INET, LibC.SOCK_DGRAM, 0);
+        LibC.CallState cs = new LibC.CallState();
+        int s = LibC.socket(cs, LibC.AF_INET, LibC.SOCK_DGRAM, 0);
         if (s < 0) {
-            throw new LinkUnavailableException("cannot open a control socket: " + LibC.describe(LibC.errno()));
+            throw new LinkUnavailableException("cannot open a control socket: " + LibC.describe(cs.errno()));
         }
-        try {
+        try (Arena arena = Arena.ofConfined()) {
             byte[] nb = name.getBytes(StandardCharsets.US_ASCII);
-            ByteBuffer ifr = ifreq(nb);
-            ifr.putInt(IFREQ_UNION, mtu);
-            if (LibC.ioctl(s, SIOCSIFMTU, ifr) < 0) {
+            MemorySegment ifr = ifreq(arena, nb);
+            ifr.set(ValueLayout.JAVA_INT, IFREQ_UNION, mtu);
+            if (LibC.ioctl(cs, s, SIOCSIFMTU, ifr) < 0) {
                 throw new LinkUnavailableException("cannot set MTU " + mtu + " on " + name + ": "
-                        + LibC.describe(LibC.errno()));
+                        + LibC.describe(cs.errno()));
             }
-            ifr = ifreq(nb);
-            if (LibC.ioctl(s, SIOCGIFFLAGS, ifr) < 0) {
-                throw new LinkUnavailableException("cannot read flags of " + name + ": " + LibC.describe(LibC.errno()));
+            ifr = ifreq(arena, nb);
+            if (LibC.ioctl(cs, s, SIOCGIFFLAGS, ifr) < 0) {
+                throw new LinkUnavailableException("cannot read flags of " + name + ": " + LibC.describe(cs.errno()));
             }
-            ifr.putShort(IFREQ_UNION, (short) (ifr.getShort(IFREQ_UNION) | IFF_UP | IFF_RUNNING));
-            if (LibC.ioctl(s, SIOCSIFFLAGS, ifr) < 0) {
-                throw new LinkUnavailableException("cannot bring " + name + " up: " + LibC.describe(LibC.errno()));
+            short flags = ifr.get(ValueLayout.JAVA_SHORT, IFREQ_UNION);
+            ifr.set(ValueLayout.JAVA_SHORT, IFREQ_UNION, (short) (flags | IFF_UP | IFF_RUNNING));
+            if (LibC.ioctl(cs, s, SIOCSIFFLAGS, ifr) < 0) {
+                throw new LinkUnavailableException("cannot bring " + name + " up: " + LibC.describe(cs.errno()));
             }
         } finally {
             LibC.close(s);
@@ -190,6 +340,17 @@ public final class TunLink implements LinkEndpoint {
         return stats;
     }
 
+    /** What the device and its kernel agreed to when it was opened. */
+    public TunOffloads offloads() {
+        return offloads;
+    }
+
+    /** {@value #MAX_OFFLOAD_SIZE} when the kernel takes TCP super-segments both ways (TSO4 and TSO6), else 0. */
+    @Override
+    public int maxOffloadSize() {
+        return offloads.tcpSegmentation() ? MAX_OFFLOAD_SIZE : 0;
+    }
+
     @Override
     public void start(NetworkDispatcher d) {
         if (dispatcher != null) {
@@ -200,20 +361,27 @@ public final class TunLink implements LinkEndpoint {
         writer.start();
     }
 
+    // ---- reading -------------------------------------------------------------------------------
+
     private void readLoop() {
-        ByteBuffer in = ByteBuffer.allocateDirect(mtu);
-        ByteBuffer pfd = ByteBuffer.allocateDirect(8).order(ByteOrder.nativeOrder());
-        pfd.putInt(0, fd);
-        PacketBuffer packet = pool.acquire(Math.max(pool.bufferSize(), mtu + PacketBufferPool.DEFAULT_HEADROOM),
-                PacketBufferPool.DEFAULT_HEADROOM);
+        LibC.CallState cs = new LibC.CallState();
+        MemorySegment pfd = Arena.ofAuto().allocate(LibC.POLLFD_SIZE);
+        pfd.set(ValueLayout.JAVA_INT, 0, fd);
         int headroom = PacketBufferPool.DEFAULT_HEADROOM;
+        // The vnet header is read into the headroom, so the IP packet starts where the layers above expect it.
+        PacketBuffer packet = vnetHeader > 0 ? PacketBuffer.unpooled(headroom + MAX_READ_PACKET)
+                : pool.acquire(Math.max(pool.bufferSize(), mtu + headroom), headroom);
+        byte[] a = packet.array();
+        int readAt = headroom - vnetHeader;
+        int readMax = a.length - readAt;
+        UdpSegments udp = offloads.udpSegmentation() ? new UdpSegments(headroom + MAX_READ_PACKET) : null;
         NetworkDispatcher d = dispatcher;
         while (!closed) {
-            pfd.putShort(4, (short) LibC.POLLIN);
-            pfd.putShort(6, (short) 0);
-            int r = LibC.poll(pfd, 1, POLL_MILLIS);
+            pfd.set(ValueLayout.JAVA_SHORT, 4, (short) LibC.POLLIN);
+            pfd.set(ValueLayout.JAVA_SHORT, 6, (short) 0);
+            int r = LibC.poll(cs, pfd, 1, POLL_MILLIS);
             if (r < 0) {
-                int e = LibC.errno();
+                int e = cs.errno();
                 if (e != LibC.EINTR) {
                     readFailed("poll", e);
                 }
@@ -225,9 +393,9 @@ public final class TunLink implements LinkEndpoint {
             // Drain what the kernel has queued before polling again. POLLERR and POLLNVAL also
             // land here: the read then names the error.
             while (!closed) {
-                long n = LibC.read(fd, in, mtu);
+                long n = LibC.read(cs, fd, a, readAt, readMax);
                 if (n < 0) {
-                    int e = LibC.errno();
+                    int e = cs.errno();
                     if (e == LibC.EAGAIN || e == LibC.EINTR) {
                         break;
                     }
@@ -242,18 +410,116 @@ public final class TunLink implements LinkEndpoint {
                 if (n == 0) {
                     break;
                 }
-                int len = (int) n;
-                in.get(0, packet.array(), headroom, len);
-                packet.range(headroom, headroom + len);
+                int len = (int) n - vnetHeader;
                 stats.packetsRead.increment();
                 stats.bytesRead.add(len);
-                try {
-                    d.deliverNetworkPacket(packet);
-                } catch (RuntimeException e) {
-                    // A bug in a layer above must not stop the device.
-                    stats.readErrors.increment();
-                    LOG.log(Level.ERROR, "dispatching a packet from " + name + " failed", e);
+                packet.range(headroom, headroom + len);
+                packet.clearOffload();
+                if (vnetHeader > 0 && !applyVnetHeader(packet, readAt)) {
+                    continue;
                 }
+                if (vnetHeader > 0 && VirtioNetHeader.gsoType(a, readAt) == VirtioNetHeader.GSO_UDP_L4) {
+                    if (udp != null) {
+                        udp.deliver(packet, VirtioNetHeader.gsoSize(a, readAt), d);
+                    } else {
+                        stats.readErrors.increment();
+                    }
+                } else {
+                    deliver(d, packet);
+                }
+            }
+            readBurstEnded(d);
+        }
+    }
+
+    /**
+     * Reads the offload marks of the packet in {@code packet} from the header at {@code at}; false
+     * (counted) when the header cannot describe it.
+     */
+    private boolean applyVnetHeader(PacketBuffer packet, int at) {
+        byte[] a = packet.array();
+        String invalid = VirtioNetHeader.invalidReason(a, at, packet.start(), packet.length());
+        if (invalid != null) {
+            stats.readErrors.increment();
+            LOG.log(Level.DEBUG, () -> name + ": packet with a bad virtio_net_hdr dropped: " + invalid);
+            return false;
+        }
+        int flags = VirtioNetHeader.flags(a, at);
+        if ((flags & (VirtioNetHeader.F_NEEDS_CSUM | VirtioNetHeader.F_DATA_VALID)) != 0) {
+            // NEEDS_CSUM: of local origin, never checksummed and never needing it (the bytes did
+            // not cross a wire); DATA_VALID: the kernel verified it.
+            packet.checksumVerified(true);
+        }
+        int type = VirtioNetHeader.gsoType(a, at) & ~VirtioNetHeader.GSO_ECN;
+        if (type == VirtioNetHeader.GSO_TCPV4 || type == VirtioNetHeader.GSO_TCPV6) {
+            packet.segmentSize(VirtioNetHeader.gsoSize(a, at));
+            stats.gsoSegmentsRead.increment();
+        }
+        return true;
+    }
+
+    /** The one place an inbound packet goes up: receive coalescing would sit here. */
+    private void deliver(NetworkDispatcher d, PacketBuffer packet) {
+        try {
+            d.deliverNetworkPacket(packet);
+        } catch (RuntimeException e) {
+            // A bug in a layer above must not stop the device.
+            stats.readErrors.increment();
+            LOG.log(Level.ERROR, "dispatching a packet from " + name + " failed", e);
+        }
+    }
+
+    /** The kernel has nothing more queued (EAGAIN): the end of a read burst. */
+    private void readBurstEnded(NetworkDispatcher d) {
+        // Nothing held back yet: every packet went up as it was read.
+    }
+
+    /**
+     * Cuts a UDP super-datagram (GSO UDP_L4) into the datagrams it stands for, as the kernel would
+     * for a socket: each gets the headers of the first with its own lengths (and, for IPv4, its
+     * own identification and header checksum). Their UDP checksums are left as the kernel left
+     * them, partial, and marked verified: the datagrams never left this host. One copy per byte,
+     * only for this rare kind of packet (a local application sending with UDP_SEGMENT).
+     */
+    private final class UdpSegments {
+        private final PacketBuffer out;
+
+        UdpSegments(int capacity) {
+            out = PacketBuffer.unpooled(capacity);
+        }
+
+        void deliver(PacketBuffer in, int size, NetworkDispatcher d) {
+            byte[] a = in.array();
+            int ip = in.start();
+            boolean v4 = (a[ip] & 0xff) >>> 4 == 4;
+            int ipHeader = v4 ? (a[ip] & 0x0f) * 4 : Ipv6Header.LENGTH;
+            int headers = ipHeader + UdpHeader.LENGTH;
+            int payload = in.length() - headers;
+            if (payload <= 0 || headers > in.length()) {
+                stats.readErrors.increment();
+                return;
+            }
+            byte[] b = out.array();
+            int at = PacketBufferPool.DEFAULT_HEADROOM;
+            int identification = v4 ? Bytes.u16(a, ip + 4) : 0;
+            for (int off = 0, i = 0; off < payload; off += size, i++) {
+                int chunk = Math.min(size, payload - off);
+                System.arraycopy(a, ip, b, at, headers);
+                System.arraycopy(a, ip + headers + off, b, at + headers, chunk);
+                int total = headers + chunk;
+                if (v4) {
+                    Bytes.put16(b, at + 2, total);
+                    Bytes.put16(b, at + 4, identification + i);
+                    Bytes.put16(b, at + 10, 0);
+                    Bytes.put16(b, at + 10, Checksum.compute(b, at, ipHeader));
+                } else {
+                    Bytes.put16(b, at + 4, total - Ipv6Header.LENGTH);
+                }
+                Bytes.put16(b, at + ipHeader + 4, UdpHeader.LENGTH + chunk);
+                out.range(at, at + total);
+                out.clearOffload();
+                out.checksumVerified(true);
+                TunLink.this.deliver(d, out);
             }
         }
     }
@@ -326,6 +592,8 @@ public final class TunLink implements LinkEndpoint {
         return lossCause != null;
     }
 
+    // ---- writing -------------------------------------------------------------------------------
+
     @Override
     public boolean writePacket(PacketBuffer packet) {
         if (closed || lossCause != null) {
@@ -333,62 +601,124 @@ public final class TunLink implements LinkEndpoint {
             packet.release();
             return false;
         }
-        try {
-            // Back-pressure while the queue is full, but never past the end of the writer.
-            while (!writeQueue.offer(packet, POLL_MILLIS, TimeUnit.MILLISECONDS)) {
-                if (closed || lossCause != null) {
-                    stats.dropped.increment();
-                    packet.release();
-                    return false;
+        if (Thread.currentThread() == reader && WRITING.compareAndSet(this, false, true)) {
+            // A packet made while handling one read (an ACK, or data the ACK let out): the reader, a
+            // platform thread, writes it itself when nothing is queued before it, sparing the
+            // hand-off to the writer. The write does not block (O_NONBLOCK, and a TUN write never waits).
+            try {
+                if (writeQueue.isEmpty()) {
+                    writeOne(readerCalls, packet, readerSpare);
+                    return true;
                 }
+            } finally {
+                writing = false;
             }
-            return true;
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            stats.dropped.increment();
-            packet.release();
-            return false;
         }
+        // Back-pressure while the queue is full, but never past the end of the writer.
+        while (!writeQueue.offer(packet)) {
+            if (closed || lossCause != null || Thread.currentThread().isInterrupted()) {
+                stats.dropped.increment();
+                packet.release();
+                return false;
+            }
+            LockSupport.parkNanos(FULL_QUEUE_PAUSE_NANOS);
+        }
+        // The queue's offer publishes the element with a release store: a full fence keeps the read
+        // of the flag after it, so that a writer about to park either sees the packet or is woken.
+        VarHandle.fullFence();
+        if (writerParked && WRITER_PARKED.compareAndSet(this, true, false)) {
+            LockSupport.unpark(writer);
+        }
+        return true;
     }
 
     private void writeLoop() {
-        ByteBuffer out = ByteBuffer.allocateDirect(65535);
+        LibC.CallState cs = new LibC.CallState();
+        // For the rare packet without room in front for the vnet header: copied once, here.
+        byte[] spare = new byte[VirtioNetHeader.LENGTH + MAX_READ_PACKET];
         while (!closed) {
-            PacketBuffer p;
+            if (!WRITING.compareAndSet(this, false, true)) {
+                // The reader is writing one packet of its own: a moment.
+                Thread.onSpinWait();
+                continue;
+            }
+            int n = 0;
             try {
-                p = writeQueue.poll(POLL_MILLIS, TimeUnit.MILLISECONDS);
-            } catch (InterruptedException e) {
-                break;
-            }
-            if (p == null) {
-                continue;
-            }
-            int len = p.length();
-            if (len > out.capacity() || lossCause != null) {
-                stats.dropped.increment();
-                p.release();
-                continue;
-            }
-            out.put(0, p.array(), p.start(), len);
-            p.release();
-            long n = LibC.write(fd, out, len);
-            if (n == len) {
-                stats.packetsWritten.increment();
-                stats.bytesWritten.add(len);
-            } else {
-                stats.writeErrors.increment();
-                if (n < 0) {
-                    int e = LibC.errno();
-                    if (deviceGone(e)) {
-                        lose("write: " + LibC.describe(e));
-                    }
+                PacketBuffer p;
+                while (n < WRITE_BATCH && (p = writeQueue.poll()) != null) {
+                    writeOne(cs, p, spare);
+                    n++;
                 }
+            } finally {
+                writing = false;
             }
+            if (n > 0) {
+                continue;
+            }
+            writerParked = true;
+            // Announced, fenced, then looked again: a producer either sees the flag or its packet
+            // is seen here. (A slot claimed but not yet filled counts as a packet: looked again.)
+            VarHandle.fullFence();
+            if (writeQueue.isEmpty()) {
+                LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(POLL_MILLIS));
+            }
+            writerParked = false;
         }
         PacketBuffer p;
         while ((p = writeQueue.poll()) != null) {
             stats.dropped.increment();
             p.release();
+        }
+    }
+
+    /** Writes one packet (with its vnet header in front) and releases it. */
+    private void writeOne(LibC.CallState cs, PacketBuffer p, byte[] spare) {
+        int len = p.length();
+        if (lossCause != null || len > MAX_READ_PACKET) {
+            stats.dropped.increment();
+            p.release();
+            return;
+        }
+        byte[] a = p.array();
+        int from = p.start();
+        int segmentSize = p.segmentSize();
+        if (vnetHeader > 0) {
+            if (p.headroom() < VirtioNetHeader.LENGTH) {
+                System.arraycopy(a, from, spare, VirtioNetHeader.LENGTH, len);
+                a = spare;
+                from = VirtioNetHeader.LENGTH;
+            }
+            boolean partial = p.checksumPartial() || segmentSize > 0;
+            if (partial && !offloads.checksum()
+                    || VirtioNetHeader.writeFor(a, from - VirtioNetHeader.LENGTH, from, len, segmentSize, partial,
+                            offloads.udpSegmentation()) != null) {
+                stats.dropped.increment();
+                p.release();
+                return;
+            }
+            from -= VirtioNetHeader.LENGTH;
+        } else if (segmentSize > 0 || p.checksumPartial()) {
+            // The link said it takes no offload (maxOffloadSize() 0): such a packet breaks that contract.
+            stats.dropped.increment();
+            p.release();
+            return;
+        }
+        long n = LibC.write(cs, fd, a, from, len + vnetHeader);
+        p.release();
+        if (n == len + vnetHeader) {
+            stats.packetsWritten.increment();
+            stats.bytesWritten.add(len);
+            if (segmentSize > 0) {
+                stats.gsoSegmentsWritten.increment();
+            }
+        } else {
+            stats.writeErrors.increment();
+            if (n < 0) {
+                int e = cs.errno();
+                if (deviceGone(e)) {
+                    lose("write: " + LibC.describe(e));
+                }
+            }
         }
     }
 
@@ -400,7 +730,7 @@ public final class TunLink implements LinkEndpoint {
             }
             closed = true;
         }
-        writer.interrupt();
+        LockSupport.unpark(writer);
         joinQuietly(reader);
         joinQuietly(writer);
         synchronized (this) {
@@ -424,6 +754,6 @@ public final class TunLink implements LinkEndpoint {
 
     @Override
     public String toString() {
-        return "TunLink[" + name + ", mtu " + mtu + "]";
+        return "TunLink[" + name + ", mtu " + mtu + ", offload " + offloads + "]";
     }
 }

@@ -101,7 +101,7 @@ public final class TcpProtocol implements TransportProtocolHandler {
             stats.invalidSegmentsReceived.increment();
             return Delivery.DROPPED;
         }
-        if (!Checksum.verifies(Checksum.add(p.pseudoHeaderSum(len), b, off, len))) {
+        if (!p.buffer().checksumVerified() && !Checksum.verifies(Checksum.add(p.pseudoHeaderSum(len), b, off, len))) {
             stats.checksumErrors.increment();
             stats.invalidSegmentsReceived.increment();
             return Delivery.DROPPED;

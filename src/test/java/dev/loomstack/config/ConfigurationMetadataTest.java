@@ -47,11 +47,11 @@ class ConfigurationMetadataTest {
         assertTrue(undescribed.isEmpty(), "properties without a plain-sentence description: " + undescribed);
         // The whole tree is there, down to the nested records' components.
         assertTrue(names.containsAll(Set.of("loomstack.link", "loomstack.exit-when-ready", "loomstack.tun.name",
-                "loomstack.tun.mtu", "loomstack.self-addresses", "loomstack.tcp.keep-alive.idle",
+                "loomstack.tun.mtu", "loomstack.tun.offload", "loomstack.self-addresses", "loomstack.tcp.keep-alive.idle",
                 "loomstack.tcp.forward.dial-timeout", "loomstack.limits.max-udp-flows", "loomstack.dns.upstreams",
                 "loomstack.admin.token", "loomstack.shutdown.drain", "loomstack.state-dir",
                 "loomstack.deny-host-ports", "loomstack.limits.heap-pressure-percent")), names.toString());
-        assertEquals(28, names.size(), "a property added or removed: update this count and its description " + names);
+        assertEquals(29, names.size(), "a property added or removed: update this count and its description " + names);
     }
 
     @Test
