@@ -42,7 +42,9 @@ import java.util.concurrent.locks.LockSupport;
  * is the one Linux's IP layer wrote for the whole packet: IPv4 total length and IPv6 payload length
  * cover it all, and the IPv4 header checksum is valid for it, so the IP layer takes it as is. A UDP
  * super-datagram (USO) is cut here into its datagrams, since UDP has no notion of one. A header
- * the codec refuses is a counted drop ({@link LinkStats#readErrors}).
+ * the codec refuses is a counted drop ({@link LinkStats#readErrors}). Plain MTU-sized TCP segments
+ * (from a peer that cut them itself) are merged per flow within a read burst by a
+ * {@link TcpCoalescer} (GRO) before they go up, so TCP takes one segment for many.
  * <li>Write: a packet with a segment size goes out as a GSO super-segment (the kernel cuts it, or
  * hands it whole to a local socket); a packet with a partial checksum as NEEDS_CSUM; anything else
  * with a header of zeros. The header is written into the packet's headroom, in front of the IP
@@ -127,6 +129,8 @@ public final class TunLink implements LinkEndpoint {
     private final TunOffloads offloads;
     /** Bytes of {@code virtio_net_hdr} in front of every packet: 0 or {@link VirtioNetHeader#LENGTH}. */
     private final int vnetHeader;
+    /** Receive coalescing (GRO) of the reader's bursts; null with offload off (plain packets, as before). */
+    private final TcpCoalescer coalescer;
     private final PacketBufferPool pool;
     private final LinkStats stats = new LinkStats();
     private final WriteQueue<PacketBuffer> writeQueue;
@@ -161,6 +165,7 @@ public final class TunLink implements LinkEndpoint {
         this.mtu = mtu;
         this.offloads = offloads;
         this.vnetHeader = offloads.vnetHeader() ? VirtioNetHeader.LENGTH : 0;
+        this.coalescer = vnetHeader > 0 ? new TcpCoalescer(stats) : null;
         this.pool = pool;
         this.writeQueue = new WriteQueue<>(writeQueue);
         this.reader = Thread.ofPlatform().daemon().name(name + "-read").unstarted(this::readLoop);
@@ -375,7 +380,8 @@ public final class TunLink implements LinkEndpoint {
         int readAt = headroom - vnetHeader;
         int readMax = a.length - readAt;
         UdpSegments udp = offloads.udpSegmentation() ? new UdpSegments(headroom + MAX_READ_PACKET) : null;
-        NetworkDispatcher d = dispatcher;
+        // Packets go up through the guard, also those the coalescer releases at the end of a burst.
+        NetworkDispatcher d = this::deliverGuarded;
         while (!closed) {
             pfd.set(ValueLayout.JAVA_SHORT, 4, (short) LibC.POLLIN);
             pfd.set(ValueLayout.JAVA_SHORT, 6, (short) 0);
@@ -458,10 +464,22 @@ public final class TunLink implements LinkEndpoint {
         return true;
     }
 
-    /** The one place an inbound packet goes up: receive coalescing would sit here. */
+    /**
+     * The one place an inbound packet goes up: through the coalescer (which may hold it until the
+     * burst ends, merged with the next segments of its flow) or straight to the dispatcher.
+     */
     private void deliver(NetworkDispatcher d, PacketBuffer packet) {
-        try {
+        if (coalescer != null) {
+            coalescer.add(packet, d);
+        } else {
             d.deliverNetworkPacket(packet);
+        }
+    }
+
+    /** Hands one packet to the dispatcher. */
+    private void deliverGuarded(PacketBuffer packet) {
+        try {
+            dispatcher.deliverNetworkPacket(packet);
         } catch (RuntimeException e) {
             // A bug in a layer above must not stop the device.
             stats.readErrors.increment();
@@ -469,9 +487,14 @@ public final class TunLink implements LinkEndpoint {
         }
     }
 
-    /** The kernel has nothing more queued (EAGAIN): the end of a read burst. */
+    /**
+     * The kernel has nothing more queued (EAGAIN): the end of a read burst. What the coalescer
+     * holds goes up now, so coalescing never delays a packet past the burst it came in.
+     */
     private void readBurstEnded(NetworkDispatcher d) {
-        // Nothing held back yet: every packet went up as it was read.
+        if (coalescer != null) {
+            coalescer.flush(d);
+        }
     }
 
     /**

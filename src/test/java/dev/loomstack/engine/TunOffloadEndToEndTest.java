@@ -31,6 +31,7 @@ import java.util.List;
 import java.util.Random;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
@@ -81,6 +82,39 @@ class TunOffloadEndToEndTest {
                 assertEquals(0, stats.gsoSegmentsRead.sum());
                 assertEquals(0, check.superSegments.get());
             }
+            assertEquals(0, stats.readErrors.sum());
+            assertEquals(0, netstack.stats().tcp.checksumErrors.value());
+        }
+    }
+
+    /**
+     * A peer that cuts its segments itself (here the client kernel with segmentation turned off on
+     * its side of the device, as a forwarded or non-offloading sender would be): its MTU-sized
+     * segments are merged per flow within each read burst before TCP (receive coalescing), and the
+     * upload still arrives byte-exact.
+     */
+    @Test
+    void plainSegmentsOfAPeerThatCutsThemselvesAreCoalescedBeforeTcp() throws Exception {
+        Privileges.assumeRootAndTun();
+        String dev = NetNs.uniqueDeviceName("lsgro");
+        try (NetNs client = NetNs.create();
+             TunLink tun = TunLink.open(dev, 1280, PacketBufferPool.forMtu(1280, 64), true);
+             Netstack netstack = Netstack.create(tun, Netstack.Options.defaults(
+                     List.of(IpPrefix.parse("100.64.0.1/32"), IpPrefix.parse("fd7a:115c:a1e0::1/128"))));
+             ServerSocket server = new ServerSocket(0, 16, InetAddress.getLoopbackAddress())) {
+            netstack.start();
+            client.adoptAsTailnetClient(dev);
+            client.exec("ethtool", "-K", dev, "tso", "off", "gso", "off").check();
+            Thread.ofVirtual().start(() -> serve(server));
+            for (String host : List.of("100.64.0.1", "fd7a:115c:a1e0::1")) {
+                String up = transfer(client, host, server.getLocalPort(), "up");
+                assertEquals(up.split(" ")[0], up.split(" ")[1], "upload over " + host + ": sent vs received digest");
+            }
+            LinkStats stats = tun.stats();
+            System.out.printf("peer cutting itself: %d packets read, %d merged into another, %d super-segments%n",
+                    stats.packetsRead.sum(), stats.packetsCoalesced.sum(), stats.gsoSegmentsRead.sum());
+            assertEquals(0, stats.gsoSegmentsRead.sum(), "the peer sent no super-segment");
+            assertTrue(stats.packetsCoalesced.sum() > 0, "segments were merged before TCP");
             assertEquals(0, stats.readErrors.sum());
             assertEquals(0, netstack.stats().tcp.checksumErrors.value());
         }
