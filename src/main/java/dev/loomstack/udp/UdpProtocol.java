@@ -275,7 +275,8 @@ public final class UdpProtocol implements TransportProtocolHandler {
                 stats.checksumErrors.increment();
                 return Delivery.DROPPED;
             }
-        } else if (!Checksum.verifies(Checksum.add(pkt.pseudoHeaderSum(length), b, off, length))) {
+        } else if (!pkt.buffer().checksumVerified()
+                && !Checksum.verifies(Checksum.add(pkt.pseudoHeaderSum(length), b, off, length))) {
             stats.checksumErrors.increment();
             return Delivery.DROPPED;
         }
