@@ -17,20 +17,27 @@ import java.util.concurrent.atomic.AtomicReferenceArray;
  */
 public final class ConcurrentBoundedQueue<E> {
     private final int mask;
+    /** The capacity asked for; the ring itself has at least two slots, which the turn scheme needs. */
+    private final int limit;
     private final AtomicReferenceArray<E> items;
     private final AtomicLongArray turns;
     private final AtomicLong tail = new AtomicLong();
     private final AtomicLong head = new AtomicLong();
 
-    /** A queue of at least {@code capacity} slots (rounded up to a power of two). */
+    /**
+     * A queue of {@code capacity} elements. The ring has a power of two slots, at least two (with
+     * one slot a full and an emptied slot would have the same turn); a capacity below the slots is
+     * kept by refusing offers at it, exactly when single-threaded and within the slots always.
+     */
     public ConcurrentBoundedQueue(int capacity) {
         if (capacity <= 0 || capacity > 1 << 30) {
             throw new IllegalArgumentException("capacity " + capacity);
         }
-        int n = Integer.highestOneBit(capacity);
+        int n = Math.max(2, Integer.highestOneBit(capacity));
         if (n < capacity) {
             n <<= 1;
         }
+        limit = capacity;
         mask = n - 1;
         items = new AtomicReferenceArray<>(n);
         turns = new AtomicLongArray(n);
@@ -40,11 +47,14 @@ public final class ConcurrentBoundedQueue<E> {
     }
 
     public int capacity() {
-        return mask + 1;
+        return limit;
     }
 
     /** Adds {@code e} unless the queue is full; returns whether it was added. */
     public boolean offer(E e) {
+        if (limit <= mask && size() >= limit) {
+            return false;
+        }
         long pos = tail.get();
         while (true) {
             int i = (int) pos & mask;
@@ -91,6 +101,6 @@ public final class ConcurrentBoundedQueue<E> {
     /** Elements held now (a snapshot under concurrent use). */
     public int size() {
         long n = tail.get() - head.get();
-        return (int) Math.max(0, Math.min(n, capacity()));
+        return (int) Math.max(0, Math.min(n, mask + 1));
     }
 }

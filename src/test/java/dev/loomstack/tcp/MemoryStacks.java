@@ -19,6 +19,15 @@ import java.util.function.UnaryOperator;
  * cuts packets).
  */
 final class MemoryStacks implements AutoCloseable {
+    /**
+     * Packets each link direction queues: more than a whole receive window (6 MiB) of MTU packets,
+     * so no write ever blocks. A blocking write under one endpoint's lock while the other side's
+     * delivery thread blocks the same way under its own would deadlock the two stacks.
+     */
+    static final int QUEUE = 16_384;
+    /** Super-segments in flight at most: a 6 MiB window of super-segments as small as two segments. */
+    static final int LARGE_POOLED = 4096;
+
     static final IpAddress A4 = IpAddress.parse("100.64.0.1");
     static final IpAddress B4 = IpAddress.parse("100.64.0.2");
     static final IpAddress A6 = IpAddress.parse("fd7a:115c:a1e0::1");
@@ -43,11 +52,12 @@ final class MemoryStacks implements AutoCloseable {
     }
 
     MemoryStacks(int mtu, boolean offload, UnaryOperator<LinkEndpoint> wrapA, UnaryOperator<LinkEndpoint> wrapB) {
-        links = MemoryLink.pair(mtu, MemoryLink.DEFAULT_QUEUE, offload);
+        links = MemoryLink.pair(mtu, QUEUE, offload);
         linkA = wrapA.apply(links.a());
         linkB = wrapB.apply(links.b());
-        poolA = PacketBufferPool.forMtu(mtu, 4096);
-        poolB = PacketBufferPool.forMtu(mtu, 4096);
+        // Room in each pool for every packet the queues can hold, so that none is made twice.
+        poolA = new PacketBufferPool(mtu + PacketBufferPool.DEFAULT_HEADROOM, QUEUE, LARGE_POOLED);
+        poolB = new PacketBufferPool(mtu + PacketBufferPool.DEFAULT_HEADROOM, QUEUE, LARGE_POOLED);
         stackA = IpStack.create(linkA, poolA, statsA, timersA);
         stackB = IpStack.create(linkB, poolB, statsB, timersB);
         tcpA = new TcpProtocol(stackA);
