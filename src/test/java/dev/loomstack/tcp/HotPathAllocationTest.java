@@ -119,14 +119,17 @@ class HotPathAllocationTest {
                 long packetsBefore = s.links.a().stats().packetsWritten.sum()
                         + s.links.b().stats().packetsWritten.sum();
                 long threadsBefore = allocated(ids);
+                long startNanos = System.nanoTime();
                 long[] app = pump(ep[1], ep[0], MEASURED);
+                double seconds = (System.nanoTime() - startNanos) / 1e9;
                 long threadsAllocated = allocated(ids) - threadsBefore;
                 long packets = s.links.a().stats().packetsWritten.sum() + s.links.b().stats().packetsWritten.sum()
                         - packetsBefore;
                 double perPacket = (double) (threadsAllocated + app[0]) / packets;
                 report = String.format("offload=%s: %d packets, %d bytes allocated on delivery and timer threads,"
-                        + " %d by the sending thread (%.2f bytes/packet); the reading thread %d", offload, packets,
-                        threadsAllocated, app[0], perPacket, app[1]);
+                        + " %d by the sending thread (%.2f bytes/packet); the reading thread %d; %.2f Gbit/s (wall"
+                        + " clock, for information)", offload, packets, threadsAllocated, app[0], perPacket, app[1],
+                        MEASURED * 8 / seconds / 1e9);
                 System.out.println(report);
                 best = Math.min(best, perPacket);
             }
