@@ -152,7 +152,8 @@ final class SegmentWriter implements TcpSender.Wire {
     /**
      * A data segment; with {@code segmentSize} > 0 a super-segment of {@code len / segmentSize}
      * segments, whose header (options included) every cut segment repeats, so the SACK blocks are
-     * sized beside one segment's data, and whose checksum the link completes per segment.
+     * sized beside one segment's data, and whose checksum the link completes per segment. On a
+     * link with offload every data segment leaves with a partial checksum for the link to complete.
      */
     private void emit(int seq, int ack, int flags, int bufferOffset, int len, int segmentSize) {
         PacketBuffer p = output.pool().acquire(HEADROOM + len, NetworkOutput.MAX_IP_HEADER);
@@ -165,6 +166,10 @@ final class SegmentWriter implements TcpSender.Wire {
         ackSent();
         if (segmentSize > 0) {
             p.segmentSize(segmentSize).checksumPartial(true);
+        } else if (output.maxOffloadSize() > 0) {
+            // A link that completes checksums (its kernel, or the NIC behind it) saves this data
+            // segment's pass over its payload too.
+            p.checksumPartial(true);
         }
         transmit(p, start);
     }
