@@ -233,6 +233,9 @@ public final class Ipv4Protocol implements NetworkProtocol {
             return false;
         }
         int id = identification.getAndIncrement() & 0xffff;
+        if (payload.segmentSize() > 0) {
+            return sendSuperSegment(source, destination, protocol, payload, id);
+        }
         if (Ipv4Header.MIN_LENGTH + len <= mtu && payload.headroom() >= Ipv4Header.MIN_LENGTH) {
             int at = payload.prepend(Ipv4Header.MIN_LENGTH);
             Ipv4Header.write(payload.array(), at, Ipv4Header.MIN_LENGTH + len, id, 0, Ipv4Header.DEFAULT_TTL,
@@ -240,6 +243,24 @@ public final class Ipv4Protocol implements NetworkProtocol {
             return stack.writeToLink(payload);
         }
         return fragment(source, destination, protocol, payload, id, mtu);
+    }
+
+    /**
+     * A TCP super-segment for the link to cut (segmentation offload): one packet however far it
+     * exceeds the MTU, never fragmented, within the link's offload size and IPv4's 65,535-byte
+     * total length. The identification is the first cut segment's; the link numbers the rest.
+     */
+    private boolean sendSuperSegment(IpAddress source, IpAddress destination, int protocol, PacketBuffer payload,
+                                     int id) {
+        int total = Ipv4Header.MIN_LENGTH + payload.length();
+        if (total > stack.maxOffloadSize() || payload.headroom() < Ipv4Header.MIN_LENGTH) {
+            stats.ip.outgoingPacketErrors.increment();
+            payload.release();
+            return false;
+        }
+        int at = payload.prepend(Ipv4Header.MIN_LENGTH);
+        Ipv4Header.write(payload.array(), at, total, id, 0, Ipv4Header.DEFAULT_TTL, protocol, source, destination);
+        return stack.writeToLink(payload);
     }
 
     /** RFC 791 section 3.2: fragments carry multiples of 8 data bytes, all but the last with MF set. */

@@ -247,12 +247,32 @@ public final class Ipv6Protocol implements NetworkProtocol {
             payload.release();
             return false;
         }
+        if (payload.segmentSize() > 0) {
+            return sendSuperSegment(source, destination, protocol, payload);
+        }
         if (Ipv6Header.LENGTH + len <= mtu && payload.headroom() >= Ipv6Header.LENGTH) {
             int at = payload.prepend(Ipv6Header.LENGTH);
             Ipv6Header.write(payload.array(), at, len, protocol, Ipv6Header.DEFAULT_HOP_LIMIT, source, destination);
             return stack.writeToLink(payload);
         }
         return fragment(source, destination, protocol, payload, mtu);
+    }
+
+    /**
+     * A TCP super-segment for the link to cut (segmentation offload): one packet however far it
+     * exceeds the MTU, never fragmented, within the link's offload size (its payload length fits
+     * the 16-bit field: no jumbogram).
+     */
+    private boolean sendSuperSegment(IpAddress source, IpAddress destination, int protocol, PacketBuffer payload) {
+        int len = payload.length();
+        if (Ipv6Header.LENGTH + len > stack.maxOffloadSize() || payload.headroom() < Ipv6Header.LENGTH) {
+            stats.ip.outgoingPacketErrors.increment();
+            payload.release();
+            return false;
+        }
+        int at = payload.prepend(Ipv6Header.LENGTH);
+        Ipv6Header.write(payload.array(), at, len, protocol, Ipv6Header.DEFAULT_HOP_LIMIT, source, destination);
+        return stack.writeToLink(payload);
     }
 
     /** RFC 8200 section 4.5: fragments of 8-byte multiples, each behind a fragment header. */

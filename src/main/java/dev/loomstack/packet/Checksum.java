@@ -77,6 +77,20 @@ public final class Checksum {
     }
 
     /**
+     * The transport checksum field of a packet whose checksum the link (or the kernel behind it)
+     * completes: the pseudo-header sum over source, destination, protocol and the whole transport
+     * length (header and payload of the packet as handed over, a super-segment included), folded
+     * and NOT complemented. Linux's rule for CHECKSUM_PARTIAL and GSO packets (what
+     * {@code __tcp_v4_send_check} writes, {@code ~tcp_v4_check(skb->len, saddr, daddr, 0)}, and
+     * what a {@code virtio_net_hdr} with {@code VIRTIO_NET_HDR_F_NEEDS_CSUM} expects): the device
+     * adds the bytes from {@code csum_start} to the end and complements; when it cuts a
+     * super-segment it replaces the whole length by each segment's length in this sum.
+     */
+    public static int partialPseudoHeader(IpAddress src, IpAddress dst, int protocol, int transportLength) {
+        return fold(pseudoHeader(src, dst, protocol, transportLength));
+    }
+
+    /**
      * RFC 1624 incremental update: the new checksum after a 16-bit word of the covered data changes
      * from {@code oldWord} to {@code newWord}.
      */

@@ -1,27 +1,65 @@
 package dev.loomstack.packet;
 
-import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.atomic.LongAdder;
 
 /**
- * A bounded pool of equally sized {@link PacketBuffer}s. Acquiring never blocks: when the pool is
- * empty a fresh buffer is made (counted), and a released buffer beyond the pool's capacity is left
- * to the garbage collector, so memory held by the pool stays bounded.
+ * A bounded pool of {@link PacketBuffer}s in size classes: MTU-sized buffers, and for TCP
+ * super-segments (segmentation offload) buffers of 8, 16, 32 and 64 KiB plus headroom, so that a
+ * super-segment of two segments does not hold a 64 KiB array while it waits in a queue. Acquiring
+ * never blocks: when a class is empty a fresh buffer is made (counted), and a released buffer
+ * beyond its class's capacity is left to the garbage collector, so the memory the pool holds stays
+ * bounded: {@code maxPooled} MTU buffers, and {@code maxLargePooled × 64 KiB} bytes in each larger
+ * class ({@code maxLargePooled} 64 KiB buffers, twice as many 32 KiB ones, and so on).
+ *
+ * <p>Lock-free: each class is a {@link ConcurrentBoundedQueue}, which neither locks nor
+ * allocates on offer and poll, so the reader, the writers and the timer thread take and give
+ * buffers without contending on a lock or producing garbage.
  */
 public final class PacketBufferPool {
     /** Room in front of every pooled buffer for an IPv6 header with extension headers and TCP header. */
     public static final int DEFAULT_HEADROOM = 128;
+    /** The largest IP packet a large buffer holds: a 64 KiB super-segment (IPv4's total length limit and more). */
+    public static final int LARGE_PACKET = 65_536;
+    /** The smallest of the larger classes (packet bytes); each next class doubles it up to {@link #LARGE_PACKET}. */
+    static final int FIRST_LARGER_PACKET = 8 << 10;
+    /** 64 KiB buffers kept by default: 64 × 64 KiB = 4 MiB at most in each larger class. */
+    public static final int DEFAULT_MAX_LARGE_POOLED = 64;
 
     private final int bufferSize;
-    private final ArrayBlockingQueue<PacketBuffer> free;
+    /** Buffer size of each class, ascending; class 0 holds MTU-sized buffers. */
+    private final int[] sizes;
+    private final ConcurrentBoundedQueue<PacketBuffer>[] free;
     private final LongAdder allocations = new LongAdder();
 
     public PacketBufferPool(int bufferSize, int maxPooled) {
-        if (bufferSize <= 0 || maxPooled <= 0) {
-            throw new IllegalArgumentException("bufferSize and maxPooled must be positive");
+        this(bufferSize, maxPooled, DEFAULT_MAX_LARGE_POOLED);
+    }
+
+    @SuppressWarnings("unchecked")
+    public PacketBufferPool(int bufferSize, int maxPooled, int maxLargePooled) {
+        if (bufferSize <= 0 || maxPooled <= 0 || maxLargePooled <= 0) {
+            throw new IllegalArgumentException("bufferSize, maxPooled and maxLargePooled must be positive");
         }
         this.bufferSize = bufferSize;
-        this.free = new ArrayBlockingQueue<>(maxPooled);
+        int classes = 1;
+        for (int p = FIRST_LARGER_PACKET; p <= LARGE_PACKET; p <<= 1) {
+            if (p + DEFAULT_HEADROOM > bufferSize) {
+                classes++;
+            }
+        }
+        sizes = new int[classes];
+        free = new ConcurrentBoundedQueue[classes];
+        sizes[0] = bufferSize;
+        free[0] = new ConcurrentBoundedQueue<>(maxPooled);
+        int c = 1;
+        for (int p = FIRST_LARGER_PACKET; p <= LARGE_PACKET; p <<= 1) {
+            if (p + DEFAULT_HEADROOM > bufferSize) {
+                sizes[c] = p + DEFAULT_HEADROOM;
+                free[c] = new ConcurrentBoundedQueue<>((int) Math.min(1 << 20,
+                        (long) maxLargePooled * (LARGE_PACKET / p)));
+                c++;
+            }
+        }
     }
 
     /** A pool whose buffers hold a packet of {@code mtu} bytes plus the default headroom. */
@@ -33,18 +71,25 @@ public final class PacketBufferPool {
         return bufferSize;
     }
 
+    /** The size of the largest pooled buffer (a whole super-segment with headroom). */
+    public int largeBufferSize() {
+        return sizes[sizes.length - 1];
+    }
+
     /** A buffer with at least {@code capacity} bytes, emptied, with {@code headroom} reserved. */
     public PacketBuffer acquire(int capacity, int headroom) {
-        if (capacity > bufferSize) {
-            allocations.increment();
-            return PacketBuffer.unpooled(capacity).reset(headroom);
+        for (int c = 0; c < sizes.length; c++) {
+            if (capacity <= sizes[c]) {
+                PacketBuffer b = free[c].poll();
+                if (b == null) {
+                    allocations.increment();
+                    b = new PacketBuffer(sizes[c], this);
+                }
+                return b.reset(headroom);
+            }
         }
-        PacketBuffer b = free.poll();
-        if (b == null) {
-            allocations.increment();
-            b = new PacketBuffer(bufferSize, this);
-        }
-        return b.reset(headroom);
+        allocations.increment();
+        return PacketBuffer.unpooled(capacity).reset(headroom);
     }
 
     /** A full-size buffer with the default headroom reserved. */
@@ -52,8 +97,19 @@ public final class PacketBufferPool {
         return acquire(bufferSize, DEFAULT_HEADROOM);
     }
 
+    /** A large buffer (a whole super-segment) with the default headroom reserved. */
+    public PacketBuffer acquireLarge() {
+        return acquire(largeBufferSize(), DEFAULT_HEADROOM);
+    }
+
     void giveBack(PacketBuffer b) {
-        free.offer(b);
+        int size = b.capacity();
+        for (int c = 0; c < sizes.length; c++) {
+            if (size == sizes[c]) {
+                free[c].offer(b);
+                return;
+            }
+        }
     }
 
     /** How many buffers have been allocated rather than reused (a measure of pool pressure). */
@@ -61,7 +117,17 @@ public final class PacketBufferPool {
         return allocations.sum();
     }
 
+    /** MTU-sized buffers waiting to be reused. */
     public int pooled() {
-        return free.size();
+        return free[0].size();
+    }
+
+    /** Buffers of the larger classes waiting to be reused. */
+    public int pooledLarge() {
+        int n = 0;
+        for (int c = 1; c < free.length; c++) {
+            n += free[c].size();
+        }
+        return n;
     }
 }

@@ -73,6 +73,15 @@ public final class TcpHeader {
         Bytes.put16(b, off + 16, Checksum.finish(sum));
     }
 
+    /**
+     * Fills the checksum field for a segment whose checksum the link completes (a super-segment,
+     * or any segment marked {@code checksumPartial}): only the pseudo-header sum over all
+     * {@code length} bytes of TCP header and payload, per {@link Checksum#partialPseudoHeader}.
+     */
+    public static void fillPartialChecksum(byte[] b, int off, int length, IpAddress src, IpAddress dst) {
+        Bytes.put16(b, off + 16, Checksum.partialPseudoHeader(src, dst, PROTOCOL, length));
+    }
+
     /** The flags as text ("SYN|ACK"), for logs and test messages. */
     public static String flagString(int flags) {
         StringBuilder s = new StringBuilder();

@@ -1,8 +1,10 @@
 package dev.loomstack.tcp;
 
 /**
- * A bounded ring of bytes whose storage is allocated on first use, grows by doubling up to its
- * capacity, and is dropped when empty, so an idle connection holds no buffer at all.
+ * A bounded ring of bytes whose storage is taken on first use, grows by doubling up to its
+ * capacity, and is given back when empty, so an idle connection holds no buffer at all. The arrays
+ * are power-of-two chunks reused through {@link RingChunks}, so a ring that empties and fills
+ * again (bursty or ping-pong traffic) allocates nothing.
  *
  * <p>Past the readable bytes, a receiver may {@linkplain #store store} bytes that arrived out of
  * order at the place they will occupy, and {@linkplain #commit commit} them once the gap before
@@ -12,6 +14,12 @@ final class ByteRing {
     private static final int FIRST_ALLOCATION = 16 << 10;
     private int capacity;
     private byte[] buf;
+    /**
+     * The size of the array last given back: the next burst takes that size again at once rather
+     * than growing through every smaller one (each growth a copy). Only a number: an empty ring
+     * still holds no array.
+     */
+    private int lastChunk;
     private int head;
     private int size;
     /** Bytes past the head that hold data: the readable ones plus any stored beyond them. */
@@ -87,9 +95,18 @@ final class ByteRing {
     void discardStored() {
         extent = size;
         if (size == 0) {
-            buf = null;
-            head = 0;
+            dropStorage();
         }
+    }
+
+    /** Empty: the array goes back to the shared chunks. */
+    private void dropStorage() {
+        if (buf != null) {
+            lastChunk = buf.length;
+            RingChunks.give(buf);
+            buf = null;
+        }
+        head = 0;
     }
 
     /** Copies {@code len} bytes starting {@code from} bytes past the head, without consuming. */
@@ -110,8 +127,7 @@ final class ByteRing {
         size -= n;
         extent -= n;
         if (extent == 0) {
-            buf = null;
-            head = 0;
+            dropStorage();
         } else {
             head = (head + n) % buf.length;
         }
@@ -131,15 +147,20 @@ final class ByteRing {
         if (buf != null && buf.length >= needed) {
             return;
         }
-        int n = buf == null ? Math.min(capacity, FIRST_ALLOCATION) : buf.length;
+        // Power-of-two chunks (possibly a little past the capacity, which bounds the bytes held).
+        int n = buf != null ? buf.length
+                : Math.max(lastChunk, RingChunks.chunkSize(Math.min(capacity, FIRST_ALLOCATION)));
         while (n < needed) {
-            n = Math.min(capacity, n * 2);
+            n = RingChunks.chunkSize(n * 2);
         }
-        byte[] next = new byte[n];
-        if (buf != null && extent > 0) {
-            int first = Math.min(extent, buf.length - head);
-            System.arraycopy(buf, head, next, 0, first);
-            System.arraycopy(buf, 0, next, first, extent - first);
+        byte[] next = RingChunks.take(n);
+        if (buf != null) {
+            if (extent > 0) {
+                int first = Math.min(extent, buf.length - head);
+                System.arraycopy(buf, head, next, 0, first);
+                System.arraycopy(buf, 0, next, first, extent - first);
+            }
+            RingChunks.give(buf);
         }
         buf = next;
         head = 0;

@@ -14,7 +14,21 @@ final class Segment {
     byte[] array;
     int payloadOffset;
     int payloadLength;
+    /**
+     * The segments this one stands for: more than one for a super-segment the peer's kernel (or
+     * the link's receive coalescing) handed over whole, counted at its segment size, so that ACKs
+     * go as often as for the segments one by one (RFC 9293 section 3.8.6.3).
+     */
+    int segments = 1;
     final TcpOptions options = new TcpOptions();
+
+    /** ceil(payload / segmentSize) for a super-segment; 1 for a plain segment (segmentSize 0). */
+    static int segmentsIn(int payloadLength, int segmentSize) {
+        if (segmentSize <= 0 || payloadLength <= segmentSize) {
+            return 1;
+        }
+        return (payloadLength + segmentSize - 1) / segmentSize;
+    }
 
     boolean has(int flag) {
         return (flags & flag) != 0;

@@ -151,7 +151,7 @@ final class SegmentArrival {
             ep.acceptFin();
         }
         ep.dataReadable();
-        if (receiver.inOrderSegmentCounted(placed != TcpReceiver.IN_ORDER)) {
+        if (receiver.inOrderSegmentCounted(placed != TcpReceiver.IN_ORDER, seg.segments)) {
             ep.writer.sendAck();
         } else {
             ep.delayAck();

@@ -48,6 +48,24 @@ final class SegmentWriter implements TcpSender.Wire {
     }
 
     @Override
+    public void emitSuperSegment(int seq, int flags, int bufferOffset, int len, int segmentSize) {
+        emit(seq, receiver.rcvNxt(), flags, bufferOffset, len, segmentSize);
+    }
+
+    /**
+     * Segments of {@code segmentSize} bytes one packet may carry: as many as fit the link's offload
+     * size behind the largest IP and TCP headers, or 1 when the link cuts nothing.
+     */
+    @Override
+    public int segmentsPerPacket(int segmentSize) {
+        int offload = output.maxOffloadSize();
+        if (offload <= output.mtu() || segmentSize <= 0) {
+            return 1;
+        }
+        return Math.max(1, (offload - NetworkOutput.MAX_IP_HEADER - TcpHeader.MAX_LENGTH) / segmentSize);
+    }
+
+    @Override
     public void emitFin(int seq) {
         sendControl(seq, receiver.rcvNxt(), FIN | ACK);
     }
@@ -128,14 +146,31 @@ final class SegmentWriter implements TcpSender.Wire {
     }
 
     private void emit(int seq, int ack, int flags, int bufferOffset, int len) {
+        emit(seq, ack, flags, bufferOffset, len, 0);
+    }
+
+    /**
+     * A data segment; with {@code segmentSize} > 0 a super-segment of {@code len / segmentSize}
+     * segments, whose header (options included) every cut segment repeats, so the SACK blocks are
+     * sized beside one segment's data, and whose checksum the link completes per segment. On a
+     * link with offload every data segment leaves with a partial checksum for the link to complete.
+     */
+    private void emit(int seq, int ack, int flags, int bufferOffset, int len, int segmentSize) {
         PacketBuffer p = output.pool().acquire(HEADROOM + len, NetworkOutput.MAX_IP_HEADER);
         int start = p.append(TcpHeader.MIN_LENGTH);
-        int hl = TcpHeader.MIN_LENGTH + writeOptions(p, true, len);
+        int hl = TcpHeader.MIN_LENGTH + writeOptions(p, true, segmentSize > 0 ? segmentSize : len);
         int at = p.append(len);
         endpoint.sender.peek(bufferOffset, p.array(), at, len);
         TcpHeader.write(p.array(), start, endpoint.localPort(), endpoint.remotePort(), seq, ack, hl, flags,
                 advertisedWindow());
         ackSent();
+        if (segmentSize > 0) {
+            p.segmentSize(segmentSize).checksumPartial(true);
+        } else if (output.maxOffloadSize() > 0) {
+            // A link that completes checksums (its kernel, or the NIC behind it) saves this data
+            // segment's pass over its payload too.
+            p.checksumPartial(true);
+        }
         transmit(p, start);
     }
 
@@ -183,7 +218,11 @@ final class SegmentWriter implements TcpSender.Wire {
     private void transmit(PacketBuffer p, int start) {
         int len = p.end() - start;
         p.range(start, p.end());
-        TcpHeader.fillChecksum(p.array(), start, len, endpoint.localAddress(), endpoint.remoteAddress());
+        if (p.checksumPartial()) {
+            TcpHeader.fillPartialChecksum(p.array(), start, len, endpoint.localAddress(), endpoint.remoteAddress());
+        } else {
+            TcpHeader.fillChecksum(p.array(), start, len, endpoint.localAddress(), endpoint.remoteAddress());
+        }
         stats.segmentsSent.increment();
         if (!output.send(endpoint.localAddress(), endpoint.remoteAddress(), TcpHeader.PROTOCOL, p)) {
             stats.segmentSendErrors.increment();

@@ -51,6 +51,11 @@ final class SentSegments {
         return count == 0;
     }
 
+    /** Segments that may still be recorded before the record is full. */
+    int room() {
+        return MAX_SEGMENTS - count;
+    }
+
     boolean isFull() {
         return count == MAX_SEGMENTS;
     }

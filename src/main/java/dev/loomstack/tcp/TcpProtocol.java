@@ -101,7 +101,9 @@ public final class TcpProtocol implements TransportProtocolHandler {
             stats.invalidSegmentsReceived.increment();
             return Delivery.DROPPED;
         }
-        if (!p.buffer().checksumVerified() && !Checksum.verifies(Checksum.add(p.pseudoHeaderSum(len), b, off, len))) {
+        // A checksum the link or the peer's kernel verified already (offload) is not summed again.
+        PacketBuffer buffer = p.buffer();
+        if (!buffer.checksumVerified() && !Checksum.verifies(Checksum.add(p.pseudoHeaderSum(len), b, off, len))) {
             stats.checksumErrors.increment();
             stats.invalidSegmentsReceived.increment();
             return Delivery.DROPPED;
@@ -118,6 +120,7 @@ public final class TcpProtocol implements TransportProtocolHandler {
         seg.array = b;
         seg.payloadOffset = off + hl;
         seg.payloadLength = len - hl;
+        seg.segments = Segment.segmentsIn(seg.payloadLength, buffer.segmentSize());
         int srcPort = TcpHeader.sourcePort(b, off);
         int dstPort = TcpHeader.destinationPort(b, off);
         TcpEndpoint ep = connections.get(probe.set(b, p.sourceOffset(), p.destinationOffset(), p.addressLength(),

@@ -234,7 +234,16 @@ final class TcpReceiver {
      * @return true when the ACK must go now rather than wait for the delayed-ACK timer
      */
     boolean inOrderSegmentCounted(boolean filledHole) {
-        unackedSegments++;
+        return inOrderSegmentCounted(filledHole, 1);
+    }
+
+    /**
+     * As {@link #inOrderSegmentCounted(boolean)} for a segment standing for {@code segments}
+     * segments (a super-segment handed over whole): counted as that many, so two or more draw the
+     * ACK at once, as their segments one by one would have.
+     */
+    boolean inOrderSegmentCounted(boolean filledHole, int segments) {
+        unackedSegments += segments;
         return filledHole || unackedSegments >= 2 || duplicatePending();
     }
 

@@ -36,6 +36,22 @@ final class TcpSender {
         /** Sends {@code len} bytes found {@code bufferOffset} into the send buffer as sequence {@code seq}. */
         void emitData(int seq, int flags, int bufferOffset, int len);
 
+        /**
+         * Sends {@code len} bytes, {@code segmentSize} to a segment, as one super-segment the link
+         * cuts (segmentation offload); {@code flags} are those of its last segment.
+         */
+        default void emitSuperSegment(int seq, int flags, int bufferOffset, int len, int segmentSize) {
+            throw new UnsupportedOperationException("no segmentation offload");
+        }
+
+        /**
+         * How many segments of {@code segmentSize} data bytes one packet may carry for the link to
+         * cut; 1 when the link does no segmentation offload.
+         */
+        default int segmentsPerPacket(int segmentSize) {
+            return 1;
+        }
+
         /** Sends, or sends again, the FIN at sequence {@code seq}. */
         void emitFin(int seq);
 
@@ -261,6 +277,19 @@ final class TcpSender {
                 if (len < sendMss && len == avail && nagle && sndMax != sndUna && !finQueued) {
                     break;
                 }
+                // Several whole segments the windows allow now leave as one super-segment for the
+                // link to cut: the same segments this loop would send one by one.
+                int pieces = Math.min(Math.min(usable, avail) / full,
+                        Math.min(wire.segmentsPerPacket(full), MAX_SEGMENTS_PER_OUTPUT - guard));
+                if (pieces >= 2) {
+                    int sentPieces = sendSegments(full, pieces, usable - pieces * full < full);
+                    if (sentPieces == 0) {
+                        break;
+                    }
+                    guard += sentPieces - 1;
+                    sent = true;
+                    continue;
+                }
                 // The last segment the windows allow now is pushed: the sender waits on its ACK.
                 if (sendNewData(len, usable - len < full) == 0) {
                     break;
@@ -311,6 +340,39 @@ final class TcpSender {
         recovery.sent().sent(seq, seq + len, now);
         wire.segmentSent(true);
         return len;
+    }
+
+    /**
+     * Sends {@code pieces} whole segments of {@code mss} bytes of new data at SND.MAX as one
+     * super-segment (segmentation offload), as many as the record of segments in flight has room
+     * for. Each piece is recorded as its own segment with the same send time, so SACK, RACK and
+     * retransmission keep the granularity of the segments the peer receives.
+     *
+     * @param push whether the last piece is the last the windows allow now
+     * @return the pieces sent, 0 if none could be
+     */
+    int sendSegments(int mss, int pieces, boolean push) {
+        SentSegments record = recovery.sent();
+        int n = Math.min(pieces, record.room());
+        if (n <= 1) {
+            return n == 1 && sendNewData(mss, push) > 0 ? 1 : 0;
+        }
+        int seq = sndMax;
+        int len = n * mss;
+        long now = clock.nanoTime();
+        lastSendNanos = now;
+        boolean last = seq + len == dataEnd();
+        wire.emitSuperSegment(seq, ACK | (last || push || n < pieces ? PSH : 0), seq - sndUna, len, mss);
+        if (rttStart < 0 && !options.tsOk()) {
+            rttSeq = seq;
+            rttStart = now;
+        }
+        sndMax = seq + len;
+        for (int i = 0; i < n; i++) {
+            record.sent(seq + i * mss, seq + (i + 1) * mss, now);
+        }
+        wire.segmentSent(true);
+        return n;
     }
 
     /**

@@ -179,6 +179,21 @@ class TcpReceiverTest {
         assertTrue(r.inOrderSegmentCounted(true));
     }
 
+    /**
+     * A super-segment handed over whole counts as the segments it stands for: two or more draw the
+     * ACK at once, as those segments one by one would have (RFC 9293 section 3.8.6.3).
+     */
+    @Test
+    void aSuperSegmentCountsAsItsSegmentsForTheDelayedAck() {
+        assertEquals(1, Segment.segmentsIn(1000, 0), "a plain segment");
+        assertEquals(1, Segment.segmentsIn(1000, 1200), "a super-segment of one segment");
+        assertEquals(3, Segment.segmentsIn(2 * 1200 + 1, 1200), "the last segment short");
+        TcpReceiver r = established();
+        assertTrue(r.inOrderSegmentCounted(false, Segment.segmentsIn(2400, 1200)));
+        r.ackSent();
+        assertFalse(r.inOrderSegmentCounted(false, 1));
+    }
+
     /** RFC 9293 section 3.8.6.2.2: the right edge moves only by a useful amount (receiver-side SWS avoidance). */
     @Test
     void windowUpdateOnlyWhenItOpensUsefully() {
