@@ -55,6 +55,12 @@ final class InjectRouter implements LinkEndpoint {
         return peerSide.mtu();
     }
 
+    /** A super-segment may go either way, so both sides must take it. */
+    @Override
+    public int maxOffloadSize() {
+        return Math.min(peerSide.maxOffloadSize(), hostSide.maxOffloadSize());
+    }
+
     @Override
     public String name() {
         return peerSide.name();

@@ -78,9 +78,11 @@ class TunOffloadEndToEndTest {
             if (offload) {
                 assertTrue(stats.gsoSegmentsRead.sum() > 0, "the kernel sent super-segments");
                 assertEquals(stats.gsoSegmentsRead.sum(), check.superSegments.get());
+                assertTrue(stats.gsoSegmentsWritten.sum() > 0, "Loomstack sent super-segments for the kernel to take");
             } else {
                 assertEquals(0, stats.gsoSegmentsRead.sum());
                 assertEquals(0, check.superSegments.get());
+                assertEquals(0, stats.gsoSegmentsWritten.sum());
             }
             assertEquals(0, stats.readErrors.sum());
             assertEquals(0, netstack.stats().tcp.checksumErrors.value());
