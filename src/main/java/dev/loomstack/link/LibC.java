@@ -133,18 +133,18 @@ final class LibC {
     }
 
     /** Reads into {@code buffer[offset .. offset + count)} directly; the descriptor must not block. */
-    static long read(CallState s, int fd, byte[] buffer, int offset, int count) {
+    static long read(CallState s, int fd, MemorySegment buffer, int count) {
         try {
-            return (long) READ.invokeExact(s.segment, fd, MemorySegment.ofArray(buffer).asSlice(offset, count), (long) count);
+            return (long) READ.invokeExact(s.segment, fd, buffer, (long) count);
         } catch (Throwable t) {
             throw rethrow(t);
         }
     }
 
     /** Writes {@code buffer[offset .. offset + count)} directly; the descriptor must not block. */
-    static long write(CallState s, int fd, byte[] buffer, int offset, int count) {
+    static long write(CallState s, int fd, MemorySegment buffer, int count) {
         try {
-            return (long) WRITE.invokeExact(s.segment, fd, MemorySegment.ofArray(buffer).asSlice(offset, count), (long) count);
+            return (long) WRITE.invokeExact(s.segment, fd, buffer, (long) count);
         } catch (Throwable t) {
             throw rethrow(t);
         }

@@ -148,7 +148,7 @@ public final class TunLink implements LinkEndpoint {
     private volatile boolean writing;
     /** The reader's own native-call state and spare buffer, for its direct writes. */
     private final LibC.CallState readerCalls = new LibC.CallState();
-    private final byte[] readerSpare = new byte[VirtioNetHeader.LENGTH + MAX_READ_PACKET];
+    private final PacketBuffer readerSpare = PacketBuffer.unpooled(VirtioNetHeader.LENGTH + MAX_READ_PACKET);
     private volatile NetworkDispatcher dispatcher;
     private volatile boolean closed;
     private boolean fdClosed;
@@ -379,6 +379,7 @@ public final class TunLink implements LinkEndpoint {
         byte[] a = packet.array();
         int readAt = headroom - vnetHeader;
         int readMax = a.length - readAt;
+        MemorySegment readInto = packet.nativeView(readAt);
         UdpSegments udp = offloads.udpSegmentation() ? new UdpSegments(headroom + MAX_READ_PACKET) : null;
         // Packets go up through the guard, also those the coalescer releases at the end of a burst.
         NetworkDispatcher d = this::deliverGuarded;
@@ -399,7 +400,7 @@ public final class TunLink implements LinkEndpoint {
             // Drain what the kernel has queued before polling again. POLLERR and POLLNVAL also
             // land here: the read then names the error.
             while (!closed) {
-                long n = LibC.read(cs, fd, a, readAt, readMax);
+                long n = LibC.read(cs, fd, readInto, readMax);
                 if (n < 0) {
                     int e = cs.errno();
                     if (e == LibC.EAGAIN || e == LibC.EINTR) {
@@ -658,7 +659,7 @@ public final class TunLink implements LinkEndpoint {
     private void writeLoop() {
         LibC.CallState cs = new LibC.CallState();
         // For the rare packet without room in front for the vnet header: copied once, here.
-        byte[] spare = new byte[VirtioNetHeader.LENGTH + MAX_READ_PACKET];
+        PacketBuffer spare = PacketBuffer.unpooled(VirtioNetHeader.LENGTH + MAX_READ_PACKET);
         while (!closed) {
             if (!WRITING.compareAndSet(this, false, true)) {
                 // The reader is writing one packet of its own: a moment.
@@ -695,7 +696,7 @@ public final class TunLink implements LinkEndpoint {
     }
 
     /** Writes one packet (with its vnet header in front) and releases it. */
-    private void writeOne(LibC.CallState cs, PacketBuffer p, byte[] spare) {
+    private void writeOne(LibC.CallState cs, PacketBuffer p, PacketBuffer spare) {
         int len = p.length();
         if (lossCause != null || len > MAX_READ_PACKET) {
             stats.dropped.increment();
@@ -705,10 +706,12 @@ public final class TunLink implements LinkEndpoint {
         byte[] a = p.array();
         int from = p.start();
         int segmentSize = p.segmentSize();
+        PacketBuffer source = p;
         if (vnetHeader > 0) {
             if (p.headroom() < VirtioNetHeader.LENGTH) {
-                System.arraycopy(a, from, spare, VirtioNetHeader.LENGTH, len);
-                a = spare;
+                System.arraycopy(a, from, spare.array(), VirtioNetHeader.LENGTH, len);
+                source = spare;
+                a = spare.array();
                 from = VirtioNetHeader.LENGTH;
             }
             boolean partial = p.checksumPartial() || segmentSize > 0;
@@ -726,7 +729,7 @@ public final class TunLink implements LinkEndpoint {
             p.release();
             return;
         }
-        long n = LibC.write(cs, fd, a, from, len + vnetHeader);
+        long n = LibC.write(cs, fd, source.nativeView(from), len + vnetHeader);
         p.release();
         if (n == len + vnetHeader) {
             stats.packetsWritten.increment();

@@ -1,5 +1,7 @@
 package dev.loomstack.packet;
 
+import java.lang.foreign.MemorySegment;
+
 /**
  * A packet's bytes in a reusable array, with headroom in front so lower layers can prepend their
  * headers without copying. The readable packet is {@code array()[start() .. end())}.
@@ -9,10 +11,18 @@ package dev.loomstack.packet;
  * (inbound delivery) must not be kept after the call returns; copy what must outlive it.
  */
 public final class PacketBuffer {
+    /** Start offsets whose native views a buffer keeps. */
+    private static final int NATIVE_VIEWS = 4;
     private final byte[] array;
     private final PacketBufferPool pool;
     private int start;
     private int end;
+    /** The array as a heap memory segment, made on the buffer's first native call. */
+    private MemorySegment nativeWhole;
+    /** A few views from a start offset to the end, kept for reuse (see {@link #nativeView}). */
+    private int[] nativeViewFrom;
+    private MemorySegment[] nativeViews;
+    private int nextNativeView;
     private int segmentSize;
     private boolean checksumVerified;
     private boolean checksumPartial;
@@ -156,6 +166,33 @@ public final class PacketBuffer {
             throw new IndexOutOfBoundsException("consume " + n + " of " + length());
         }
         start += n;
+    }
+
+    /**
+     * The array from {@code from} to its end as a heap memory segment, for a native call that reads
+     * or writes the packet in place (a critical downcall may take heap memory). The last few views
+     * are kept: a pooled buffer serves packets that start at a handful of offsets (the headers in
+     * front differ by IP version and TCP options), so a reused buffer allocates no view per packet,
+     * whatever the JIT's escape analysis makes of a fresh one.
+     */
+    public MemorySegment nativeView(int from) {
+        if (nativeViews == null) {
+            nativeWhole = MemorySegment.ofArray(array);
+            nativeViewFrom = new int[NATIVE_VIEWS];
+            java.util.Arrays.fill(nativeViewFrom, -1);
+            nativeViews = new MemorySegment[NATIVE_VIEWS];
+        }
+        for (int i = 0; i < NATIVE_VIEWS; i++) {
+            if (nativeViewFrom[i] == from) {
+                return nativeViews[i];
+            }
+        }
+        MemorySegment view = nativeWhole.asSlice(from);
+        int i = nextNativeView;
+        nextNativeView = (i + 1) % NATIVE_VIEWS;
+        nativeViewFrom[i] = from;
+        nativeViews[i] = view;
+        return view;
     }
 
     /** A copy of the readable bytes (tests and slow paths only). */
