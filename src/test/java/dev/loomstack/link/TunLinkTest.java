@@ -48,15 +48,10 @@ class TunLinkTest {
                 if ((a[o] >>> 4) == 4 && a[o + 9] == 1 && a[o + 20] == 8
                         && Bytes.u32(a, o + 16) == 0x64400001L) {
                     echoRequests.incrementAndGet();
-                    PacketBuffer r = pool.acquire();
-                    int len = p.length();
-                    int at = r.append(len);
+                    PacketBuffer r = copyWithAddressesSwapped(p, pool);
+                    int len = r.length();
+                    int at = r.start();
                     byte[] b = r.array();
-                    System.arraycopy(a, o, b, at, len);
-                    System.arraycopy(a, o + 16, b, at + 12, 4);
-                    System.arraycopy(a, o + 12, b, at + 16, 4);
-                    Bytes.put16(b, at + 10, 0);
-                    Bytes.put16(b, at + 10, Checksum.compute(b, at, 20));
                     b[at + 20] = 0;
                     Bytes.put16(b, at + 22, 0);
                     Bytes.put16(b, at + 22, Checksum.compute(b, at + 20, len - 20));
@@ -186,18 +181,12 @@ class TunLinkTest {
                     return;
                 }
                 // Echo: the same datagram with addresses and ports swapped and no UDP checksum (RFC 768).
-                PacketBuffer r = writes.acquire();
-                int len = p.length();
-                int at = r.append(len);
+                PacketBuffer r = copyWithAddressesSwapped(p, writes);
+                int at = r.start();
                 byte[] b = r.array();
-                System.arraycopy(a, o, b, at, len);
-                System.arraycopy(a, o + 16, b, at + 12, 4);
-                System.arraycopy(a, o + 12, b, at + 16, 4);
                 System.arraycopy(a, o + 22, b, at + 20, 2);
                 System.arraycopy(a, o + 20, b, at + 22, 2);
                 Bytes.put16(b, at + 26, 0);
-                Bytes.put16(b, at + 10, 0);
-                Bytes.put16(b, at + 10, Checksum.compute(b, at, 20));
                 if (handOff[0]) {
                     handed.offer(r);
                 } else {
@@ -305,5 +294,21 @@ class TunLinkTest {
             assertFalse(e.getMessage().contains("\n"));
             assertEquals(0, e.getStackTrace().length, "a cause to log, not a stack trace");
         }
+    }
+
+    /** A copy of the IPv4 packet {@code p} from {@code pool}, source and destination swapped, header checksum redone. */
+    private static PacketBuffer copyWithAddressesSwapped(PacketBuffer p, PacketBufferPool pool) {
+        byte[] a = p.array();
+        int o = p.start();
+        int len = p.length();
+        PacketBuffer r = pool.acquire();
+        int at = r.append(len);
+        byte[] b = r.array();
+        System.arraycopy(a, o, b, at, len);
+        System.arraycopy(a, o + 16, b, at + 12, 4);
+        System.arraycopy(a, o + 12, b, at + 16, 4);
+        Bytes.put16(b, at + 10, 0);
+        Bytes.put16(b, at + 10, Checksum.compute(b, at, 20));
+        return r;
     }
 }
