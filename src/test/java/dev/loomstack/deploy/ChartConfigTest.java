@@ -103,6 +103,19 @@ class ChartConfigTest {
     }
 
     @Test
+    void tunOffloadBecomesLoomstackTunOffload() {
+        assertEquals("true", envValue(env(render("")), "LOOMSTACK_TUN_OFFLOAD"), "on by default");
+        assertEquals("false", envValue(env(render("""
+                tun:
+                  offload: false
+                """)), "LOOMSTACK_TUN_OFFLOAD"));
+    }
+
+    private static Object envValue(List<Map<String, Object>> env, String name) {
+        return env.stream().filter(e -> name.equals(e.get("name"))).findFirst().map(e -> e.get("value")).orElse(null);
+    }
+
+    @Test
     void extraEnvComesAfterTheChartsOwnVariables() {
         List<Map<String, Object>> docs = render("""
                 extraEnv:
