@@ -1,0 +1,250 @@
+package dev.loomstack.engine;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.loomstack.link.wireguard.PeerHandshake;
+import dev.loomstack.link.wireguard.StaticIdentity;
+import dev.loomstack.link.wireguard.WireGuardStatus;
+import dev.loomstack.testing.Await;
+import dev.loomstack.testing.Cmd;
+import dev.loomstack.testing.PatternHttpServer;
+import dev.loomstack.testing.Privileges;
+import java.net.InetSocketAddress;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.channels.DatagramChannel;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.Executors;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInstance;
+
+/**
+ * Sessions of Loomstack's WireGuard link with Debian's wireguard-go as the peer (see
+ * {@link WireGuardRouter}): new handshakes, roaming, cryptokey routing, removal from the
+ * configuration, and cookie replies under a flood of initiations.
+ */
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
+class WireGuardSessionEndToEndTest {
+    /** The third octet of this class's veth pair (198.19.15.0/24) and subnet (198.18.15.0/24). */
+    static final int OCTET = 15;
+    /** The initiator wireguard-go retries after REKEY_TIMEOUT (5 s) plus jitter; a few rounds fit. */
+    static final Duration HANDSHAKE_LIMIT = Duration.ofSeconds(20);
+    static final int CHECK_SIZE = 8 << 20;
+
+    private WireGuardRouter router;
+
+    @BeforeAll
+    void start() throws Exception {
+        Privileges.assumeRootAndTun();
+        router = WireGuardRouter.start(OCTET);
+        assertTrue(router.ping(WireGuardRouter.ROUTER_V4).ok(), router::diagnostics);
+    }
+
+    @AfterAll
+    void stop() throws Exception {
+        if (router != null) {
+            router.close();
+        }
+    }
+
+    /** A download from the site host through the tunnel, checked byte for byte. */
+    private void assertTrafficFlows(String when) {
+        Cmd.Result r = router.client.exec(70, "sh", "-c", "curl -sS -g --max-time 60 'http://" + router.siteHost() + ":"
+                + router.siteHttp.port() + "/data?size=" + CHECK_SIZE + "' | sha256sum");
+        assertEquals(PatternHttpServer.patternDigest(CHECK_SIZE), r.output().split(" ")[0],
+                () -> when + ": " + r.output() + "\n" + router.diagnostics());
+    }
+
+    /** Pings the router until one answers: the first may wait for a handshake the client retries. */
+    private void awaitPing(String when) {
+        long deadline = System.nanoTime() + HANDSHAKE_LIMIT.toNanos();
+        Cmd.Result r;
+        do {
+            r = router.ping(WireGuardRouter.ROUTER_V4);
+        } while (!r.ok() && System.nanoTime() - deadline < 0);
+        Cmd.Result last = r;
+        assertTrue(last.ok(), () -> when + ": " + last.output() + "\n" + router.diagnostics());
+    }
+
+    @Test
+    void aNewHandshakeFromTheClientIsTakenAndTrafficContinues() {
+        long received = router.stats().handshakesReceived.value();
+        Instant before = router.clientStatus().orElseThrow().latestHandshake().orElseThrow();
+        // wireguard-go wipes its keypairs for the peer; its next packet starts a new handshake.
+        router.client.forgetSessions();
+        awaitPing("after the client's re-key");
+        Await.until(HANDSHAKE_LIMIT, "the link takes the client's new initiation",
+                () -> router.stats().handshakesReceived.value() > received);
+        Instant after = router.clientStatus().orElseThrow().latestHandshake().orElseThrow();
+        assertFalse(after.isBefore(before), () -> before + " then " + after);
+        assertTrafficFlows("after the client's re-key");
+    }
+
+    @Test
+    void aRestartedClientHandshakesAgainWithTheSameKeys() {
+        long received = router.stats().handshakesReceived.value();
+        router.client.restart();
+        awaitPing("after wireguard-go restarted");
+        assertTrue(router.stats().handshakesReceived.value() > received, router::diagnostics);
+        assertTrafficFlows("after wireguard-go restarted");
+    }
+
+    @Test
+    void theEndpointFollowsTheClientWhenItsPortChanges() {
+        int oldPort = router.client.listenPort();
+        int newPort = oldPort == WireGuardRouter.CLIENT_PORT ? WireGuardRouter.CLIENT_PORT + 7 : WireGuardRouter.CLIENT_PORT;
+        router.client.listenPort(newPort);
+        assertEquals(newPort, router.client.boundPort());
+        awaitPing("after the client moved to port " + newPort);
+        Await.until(Duration.ofSeconds(10), "the link reports the client's new endpoint",
+                () -> router.clientStatus().flatMap(WireGuardStatus.Peer::endpoint)
+                        .map(e -> e.getPort() == newPort && e.getAddress().getHostAddress().equals(router.client.address()))
+                        .orElse(false));
+        assertTrafficFlows("after the client moved to port " + newPort);
+        // Replies went to the new port: wireguard-go would not have them on the old one.
+        assertTrue(router.clientStatus().orElseThrow().sentBytes() > 0);
+    }
+
+    @Test
+    void aSpoofedInnerSourceIsDroppedAndCounted() {
+        String device = router.client.device();
+        // An address of the client's namespace outside what the link allows the peer (100.64.0.2/32,
+        // fd7a:115c:a1e0::2/128); wireguard-go encrypts whatever its routes send through it.
+        router.client.exec("ip", "addr", "add", "100.64.0.9/32", "dev", device).check();
+        router.client.exec("ip", "-6", "addr", "add", "fd7a:115c:a1e0::9/128", "dev", device, "nodad").check();
+        try {
+            long before = router.stats().sourceMismatch.value();
+            Cmd.Result v4 = router.client.exec(20, "ping", "-c", "3", "-i", "0.2", "-W", "2", "-I", "100.64.0.9",
+                    WireGuardRouter.ROUTER_V4);
+            assertFalse(v4.ok(), "no answer to a spoofed IPv4 source: " + v4.output());
+            Cmd.Result v6 = router.client.exec(20, "ping", "-6", "-c", "3", "-i", "0.2", "-W", "2", "-I",
+                    "fd7a:115c:a1e0::9", WireGuardRouter.ROUTER_V6);
+            assertFalse(v6.ok(), "no answer to a spoofed IPv6 source: " + v6.output());
+            Await.until(Duration.ofSeconds(5), "the six spoofed packets are counted as source mismatches",
+                    () -> router.stats().sourceMismatch.value() >= before + 6);
+            // The peer's own address still works: only the spoofed packets were dropped.
+            assertTrue(router.ping(WireGuardRouter.ROUTER_V4).ok(), router::diagnostics);
+        } finally {
+            router.client.exec("ip", "addr", "del", "100.64.0.9/32", "dev", device);
+            router.client.exec("ip", "-6", "addr", "del", "fd7a:115c:a1e0::9/128", "dev", device);
+        }
+    }
+
+    @Test
+    void aPeerRemovedFromTheConfigurationReachesNothing() {
+        awaitPing("before the removal");
+        router.link.configure(List.of());
+        try {
+            assertTrue(router.clientStatus().isEmpty(), () -> router.link.status().toString());
+            assertEquals(0, router.link.peersWithSession());
+            long invalid = router.stats().packetsInvalid.value();
+            // The client still holds its session: its packets reach a link that wiped its end.
+            Cmd.Result ping = router.client.exec(20, "ping", "-c", "2", "-i", "0.2", "-W", "2", WireGuardRouter.ROUTER_V4);
+            assertFalse(ping.ok(), "a removed peer's ping is not answered: " + ping.output());
+            Cmd.Result curl = router.curl(5, "http://" + router.siteHost() + ":" + router.siteHttp.port()
+                    + "/data?size=1", "--connect-timeout", "4");
+            assertFalse(curl.ok(), "a removed peer's curl does not connect: " + curl.output());
+            Await.until(Duration.ofSeconds(5), "its transport packets are dropped as invalid",
+                    () -> router.stats().packetsInvalid.value() > invalid);
+
+            // A new handshake from it is refused: no response, counted as a failed handshake.
+            long failed = router.stats().handshakesFailed.value();
+            long sent = router.stats().handshakesSent.value();
+            router.client.forgetSessions();
+            Cmd.Result again = router.client.exec(20, "ping", "-c", "1", "-W", "3", WireGuardRouter.ROUTER_V4);
+            assertFalse(again.ok(), again.output());
+            Await.until(Duration.ofSeconds(10), "the removed peer's initiation is refused and counted",
+                    () -> router.stats().handshakesFailed.value() > failed);
+            assertEquals(sent, router.stats().handshakesSent.value(), "no response went to the removed peer");
+            assertTrue(router.client.latestHandshake().isEmpty(), "wireguard-go completed no handshake");
+        } finally {
+            router.link.configure(List.of(router.clientPeer()));
+            router.client.forgetSessions();
+        }
+        awaitPing("after the peer was configured again");
+    }
+
+    /**
+     * Initiations from keys the link does not know, with a valid mac1 (anyone who knows the link's
+     * public key can make those), as fast as one socket sends them: the link must answer with
+     * cookie replies instead of doing Diffie-Hellman for each (paper section 5.4.7), and the
+     * client's session, established before, carries a download meanwhile.
+     */
+    @Test
+    void aFloodOfInitiationsGetsCookieRepliesWhileTheSessionFlows() throws Exception {
+        awaitPing("before the flood");
+        List<ByteBuffer> initiations = new ArrayList<>();
+        Set<Integer> senderIndexes = new HashSet<>();
+        for (int i = 0; i < 32; i++) {
+            PeerHandshake stranger = new PeerHandshake(StaticIdentity.generate(), router.link.publicKey(), null,
+                    Clock.systemUTC(), dev.loomstack.stack.Clock.system());
+            for (int k = 0; k < 8; k++) {
+                byte[] msg = new byte[PeerHandshake.INITIATION_LENGTH];
+                int index = 0x5eed_0000 + i * 8 + k;
+                assertEquals(PeerHandshake.INITIATION_LENGTH, stranger.writeInitiation(msg, index));
+                initiations.add(ByteBuffer.wrap(msg));
+                senderIndexes.add(index);
+            }
+        }
+        long cookiesBefore = router.stats().cookieRepliesSent.value();
+        int size = 64 << 20;
+        long served = router.siteHttp.bytes();
+        try (var executor = Executors.newVirtualThreadPerTaskExecutor();
+                DatagramChannel flood = DatagramChannel.open()) {
+            CompletableFuture<Cmd.Result> download = CompletableFuture.supplyAsync(() -> router.client.exec(130, "sh",
+                    "-c", "curl -sS -g --max-time 120 'http://" + router.siteHost() + ":" + router.siteHttp.port()
+                            + "/data?size=" + size + "' | sha256sum"), executor);
+            Await.until(Duration.ofSeconds(30), "the download is under way",
+                    () -> router.siteHttp.bytes() - served > (1 << 20) || download.isDone());
+
+            flood.bind(new InetSocketAddress(router.client.rootInetAddress(), 0));
+            flood.configureBlocking(false);
+            InetSocketAddress target = new InetSocketAddress(router.client.rootInetAddress(), router.link.listenPort());
+            ByteBuffer reply = ByteBuffer.allocate(2048).order(ByteOrder.LITTLE_ENDIAN);
+            int cookieReplies = 0;
+            long sent = 0;
+            long deadline = System.nanoTime() + Duration.ofSeconds(20).toNanos();
+            // Bounded by time and count; ends as soon as cookie replies came back.
+            while (cookieReplies == 0 && sent < 5_000_000 && System.nanoTime() - deadline < 0) {
+                for (int b = 0; b < 256; b++) {
+                    ByteBuffer m = initiations.get((int) (sent++ % initiations.size()));
+                    flood.send(m.rewind(), target);
+                }
+                reply.clear();
+                while (flood.receive(reply) != null) {
+                    reply.flip();
+                    // Cookie reply: type 3, three reserved bytes, receiver index = our sender index.
+                    if (reply.remaining() == PeerHandshake.COOKIE_REPLY_LENGTH && reply.get(0) == 3
+                            && senderIndexes.contains(reply.getInt(4))) {
+                        cookieReplies++;
+                    }
+                    reply.clear();
+                }
+            }
+            long sentInitiations = sent;
+            int replies = cookieReplies;
+            assertTrue(replies > 0, () -> "cookie replies came back after " + sentInitiations + " initiations\n"
+                    + router.diagnostics());
+            assertTrue(router.stats().cookieRepliesSent.value() > cookiesBefore, router::diagnostics);
+            System.out.printf("%s: %d initiations sent, %d cookie replies received, %d counted%n",
+                    getClass().getSimpleName(), sentInitiations, replies,
+                    router.stats().cookieRepliesSent.value() - cookiesBefore);
+
+            Cmd.Result r = download.get();
+            assertEquals(PatternHttpServer.patternDigest(size), r.output().split(" ")[0],
+                    () -> "the download during the flood: " + r.output() + "\n" + router.diagnostics());
+        }
+        assertTrafficFlows("after the flood");
+    }
+}
