@@ -14,11 +14,16 @@
 # exit. Run it under the shared lock, built beforehand so the lock is not held for the build:
 #   ./mvnw -B -ntp -q package -DskipTests
 #   SKIP_BUILD=1 flock /tmp/loomstack-nettest.lock bash bench/wireguard.sh
-# Usage: [SKIP_BUILD=1] [JAVA_OPTS=...] bash bench/wireguard.sh [seconds per iperf3 run]
+# Usage: [SKIP_BUILD=1] [ROUTER=jar|main] [JAVA_OPTS=...] bash bench/wireguard.sh [seconds per iperf3 run]
+# ROUTER=main runs dev.loomstack.testing.WireGuardBenchRouter (target/test-classes) instead of the
+# service: the same engine and link, configured without the admin API.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 SECONDS_PER_RUN="${1:-10}"
+# jar: the service jar in wireguard mode, configured over REST; main: WireGuardBenchRouter from the
+# test classes (the engine on the link, no service).
+ROUTER="${ROUTER:-jar}"
 MTU=1280
 P="lswb$$"
 C="${P}c"   # Loomstack's client: wireguard-go
@@ -38,6 +43,8 @@ PIDS=()
 if [[ "${SKIP_BUILD:-0}" != 1 ]]; then
   ./mvnw -B -ntp -q package -DskipTests
 fi
+[[ "$ROUTER" == main && ! -f target/test-classes/dev/loomstack/testing/WireGuardBenchRouter.class ]] \
+  && { echo "no WireGuardBenchRouter in target/test-classes (build the test classes)" >&2; exit 1; }
 JAR="$(ls target/loomstack-*.jar | grep -v -e original -e plain | head -1)"
 
 # Progress on stderr, so the table on stdout stays clean.
@@ -156,30 +163,47 @@ ip netns del "$K"
 ip netns del "$S"
 
 # ---- Loomstack: wireguard-go -> Loomstack's WireGuard link ----------------------------------------
-say "Loomstack: starting $JAR with loomstack.link=wireguard"
 veth_pair "$C" "$R"
 keys "$C"
-mkdir -p "$STATE"
 JAVA_ARGS=()
 # shellcheck disable=SC2206
 [[ -n "${JAVA_OPTS:-}" ]] && JAVA_ARGS+=($JAVA_OPTS)
-ip netns exec "$R" "$JDK/bin/java" "${JAVA_ARGS[@]}" -jar "$JAR" \
-  --loomstack.link=wireguard --loomstack.wireguard.listen-port="$WG_PORT" \
-  --loomstack.state-dir="$STATE" --server.port="$API_PORT" --management.server.port="$MGMT_PORT" >"$LOG" 2>&1 &
-APP=$!
-for _ in $(seq 1 300); do
-  ip netns exec "$R" curl -sf -m 2 "http://127.0.0.1:$MGMT_PORT/actuator/health/readiness" >/dev/null 2>&1 && break
-  kill -0 "$APP" 2>/dev/null || break
-  sleep 0.2
-done
-ip netns exec "$R" curl -sf -m 2 "http://127.0.0.1:$MGMT_PORT/actuator/health/readiness" >/dev/null \
-  || { echo "Loomstack did not become ready; its log:" >&2; cat "$LOG" >&2; exit 1; }
-ROUTER_KEY=$(api GET /api/v1/wireguard | python3 -c 'import json,sys; print(json.load(sys.stdin)["publicKey"])')
-api PUT /api/v1/netmap -d '{
-  "selfNode":{"name":"router-1","addresses":["100.64.0.1/32"],"allowedIPs":["100.64.0.1/32"]},
-  "peers":[{"name":"client","addresses":["100.64.0.2/32"],"publicKey":"'"$(cat "$WORK/$C.pub")"'",
-            "endpoint":"198.19.0.2:'"$WG_PORT"'"}],
-  "domain":"tail.example"}' >/dev/null
+if [[ "$ROUTER" == jar ]]; then
+  say "Loomstack: starting $JAR with loomstack.link=wireguard"
+  mkdir -p "$STATE"
+  ip netns exec "$R" "$JDK/bin/java" "${JAVA_ARGS[@]}" -jar "$JAR" \
+    --loomstack.link=wireguard --loomstack.wireguard.listen-port="$WG_PORT" \
+    --loomstack.state-dir="$STATE" --server.port="$API_PORT" --management.server.port="$MGMT_PORT" >"$LOG" 2>&1 &
+  APP=$!
+  for _ in $(seq 1 300); do
+    ip netns exec "$R" curl -sf -m 2 "http://127.0.0.1:$MGMT_PORT/actuator/health/readiness" >/dev/null 2>&1 && break
+    kill -0 "$APP" 2>/dev/null || break
+    sleep 0.2
+  done
+  ip netns exec "$R" curl -sf -m 2 "http://127.0.0.1:$MGMT_PORT/actuator/health/readiness" >/dev/null \
+    || { echo "Loomstack did not become ready; its log:" >&2; cat "$LOG" >&2; exit 1; }
+  ROUTER_KEY=$(api GET /api/v1/wireguard | python3 -c 'import json,sys; print(json.load(sys.stdin)["publicKey"])')
+  api PUT /api/v1/netmap -d '{
+    "selfNode":{"name":"router-1","addresses":["100.64.0.1/32"],"allowedIPs":["100.64.0.1/32"]},
+    "peers":[{"name":"client","addresses":["100.64.0.2/32"],"publicKey":"'"$(cat "$WORK/$C.pub")"'",
+              "endpoint":"198.19.0.2:'"$WG_PORT"'"}],
+    "domain":"tail.example"}' >/dev/null
+else
+  # The engine and link without the service, from the same jar's classes and libraries.
+  say "Loomstack: starting WireGuardBenchRouter (the engine on a WireGuardLink, no service)"
+  ip netns exec "$R" "$JDK/bin/java" "${JAVA_ARGS[@]}" --enable-native-access=ALL-UNNAMED -cp "$JAR" \
+    -Dloader.path="$PWD/target/test-classes" -Dloader.main=dev.loomstack.testing.WireGuardBenchRouter \
+    org.springframework.boot.loader.launch.PropertiesLauncher \
+    "198.19.0.1:$WG_PORT" "$(cat "$WORK/$C.pub")" "198.19.0.2:$WG_PORT" "$MTU" >"$LOG" 2>&1 &
+  APP=$!
+  for _ in $(seq 1 300); do
+    grep -q '^public-key ' "$LOG" && break
+    kill -0 "$APP" 2>/dev/null || break
+    sleep 0.2
+  done
+  ROUTER_KEY=$(awk '/^public-key / { print $2 }' "$LOG")
+  [[ -n "$ROUTER_KEY" ]] || { echo "WireGuardBenchRouter did not start; its log:" >&2; cat "$LOG" >&2; exit 1; }
+fi
 wireguard_go "$C" 100.64.0.2 "$ROUTER_KEY" "198.19.0.1:$WG_PORT" 100.64.0.0/10
 background ip netns exec "$R" iperf3 -s -B 127.0.0.1 -p "$IPERF_PORT"
 wait_for_listener "$R" "$IPERF_PORT"
@@ -189,7 +213,7 @@ warm_up "$C"
 say "Loomstack: iperf3"
 LS_UP=$(iperf "$C")
 LS_DOWN=$(iperf "$C" -R)
-COUNTERS=$(ip netns exec "$R" curl -s -m 10 "http://127.0.0.1:$MGMT_PORT/actuator/netstack" 2>/dev/null | python3 -c '
+COUNTERS=$([[ "$ROUTER" == jar ]] && ip netns exec "$R" curl -s -m 10 "http://127.0.0.1:$MGMT_PORT/actuator/netstack" 2>/dev/null | python3 -c '
 import json, sys
 try:
     d = json.load(sys.stdin)
@@ -205,7 +229,9 @@ printf '\nMTU %d, %s s per single-stream iperf3 run, %s CPUs, wireguard-go %s, %
   "$(git log -1 --format='%h %s' 2>/dev/null | cut -c1-50)"
 printf '%-54s %6s %6s\n' "path" "up" "down"
 printf '%-54s %6s %6s\n' "wireguard-go -> wireguard-go + kernel" "$REF_UP" "$REF_DOWN"
-printf '%-54s %6s %6s\n' "wireguard-go -> Loomstack (loomstack.link=wireguard)" "$LS_UP" "$LS_DOWN"
+LS_LABEL=$([[ "$ROUTER" == jar ]] && echo "wireguard-go -> Loomstack (loomstack.link=wireguard)" \
+  || echo "wireguard-go -> Loomstack (engine on WireGuardLink)")
+printf '%-54s %6s %6s\n' "$LS_LABEL" "$LS_UP" "$LS_DOWN"
 echo "(Gbit/s; up: client -> server, down: iperf3 -R)"
 [[ -n "$COUNTERS" ]] && echo "Loomstack: $COUNTERS"
 exit 0
