@@ -42,6 +42,8 @@ final class WireGuardRouter implements AutoCloseable {
     /** 4via6 site 7 covering every IPv4 address (Tailscale's fd7a:115c:a1e0:b1a::/64 scheme). */
     static final String VIA_ROUTE = "fd7a:115c:a1e0:b1a:0:7::/96";
     static final int CLIENT_PORT = 51820;
+    /** As the service opens the link: its crypto workers hold buffers while packets are in flight. */
+    static final int LINK_POOL = 1024;
 
     final int octet;
     final WireGuardGoPeer client;
@@ -81,7 +83,7 @@ final class WireGuardRouter implements AutoCloseable {
             WireGuardLink link = WireGuardLink.open(
                     new WireGuardSettings(StaticIdentity.generate().privateKey(),
                             new InetSocketAddress(client.rootInetAddress(), 0), WireGuardGoPeer.MTU),
-                    PacketBufferPool.forMtu(WireGuardGoPeer.MTU, 16));
+                    PacketBufferPool.forMtu(WireGuardGoPeer.MTU, LINK_POOL));
             Netstack netstack;
             try {
                 netstack = Netstack.create(link, Netstack.Options.defaults(
@@ -116,6 +118,8 @@ final class WireGuardRouter implements AutoCloseable {
                 }
             });
 
+            // After the netmap: the link's peers are configured directly (as the service would map the
+            // netmap's WireGuard fields), and a later netmap without them is not applied.
             WireGuardRouter router = new WireGuardRouter(octet, client, link, netstack, siteHttp, loopbackHttp,
                     resolver, iperfPort, opened);
             link.configure(List.of(router.clientPeer()));

@@ -40,7 +40,7 @@ public final class WireGuardBenchRouter {
         List<IpPrefix> self = List.of(IpPrefix.parse("100.64.0.1/32"));
         WireGuardLink link = WireGuardLink.open(
                 new WireGuardSettings(StaticIdentity.generate().privateKey(), socketAddress(args[0]), mtu),
-                PacketBufferPool.forMtu(mtu, 4));
+                PacketBufferPool.forMtu(mtu, 1024));
         Netstack netstack = Netstack.create(link, Netstack.Options.defaults(self));
         netstack.start();
         netstack.applyNetmap(new NetworkMap(new Node("router-1", self, self),
