@@ -104,20 +104,28 @@ class WireGuardSessionEndToEndTest {
         assertTrafficFlows("after wireguard-go restarted");
     }
 
+    /**
+     * Roaming (paper section 2.1): wireguard-go moves to another port and sends its next packet
+     * from there on the same session; the link answers to where that packet came from at once,
+     * with no new handshake (the client would only start one after 15 s without answers).
+     */
     @Test
     void theEndpointFollowsTheClientWhenItsPortChanges() {
+        awaitPing("before the client moves");
         int oldPort = router.client.listenPort();
         int newPort = oldPort == WireGuardRouter.CLIENT_PORT ? WireGuardRouter.CLIENT_PORT + 7 : WireGuardRouter.CLIENT_PORT;
+        long handshakes = router.stats().handshakesReceived.value();
         router.client.listenPort(newPort);
         assertEquals(newPort, router.client.boundPort());
-        awaitPing("after the client moved to port " + newPort);
-        Await.until(Duration.ofSeconds(10), "the link reports the client's new endpoint",
+        Cmd.Result ping = router.ping(WireGuardRouter.ROUTER_V4);
+        assertTrue(ping.ok(), () -> "the first ping from port " + newPort + " is answered there: " + ping.output()
+                + "\n" + router.diagnostics());
+        Await.until(Duration.ofSeconds(5), "the link reports the client's new endpoint",
                 () -> router.clientStatus().flatMap(WireGuardStatus.Peer::endpoint)
                         .map(e -> e.getPort() == newPort && e.getAddress().getHostAddress().equals(router.client.address()))
                         .orElse(false));
+        assertEquals(handshakes, router.stats().handshakesReceived.value(), "roamed on the same session");
         assertTrafficFlows("after the client moved to port " + newPort);
-        // Replies went to the new port: wireguard-go would not have them on the old one.
-        assertTrue(router.clientStatus().orElseThrow().sentBytes() > 0);
     }
 
     @Test
