@@ -80,10 +80,8 @@ record NetmapDocument(SelfDocument selfNode, List<PeerDocument> peers, String do
             return new Node(name, addresses, p.allowedIPs(), Optional.of(new WireGuardPeer(key,
                     Optional.ofNullable(p.endpoint()), Optional.ofNullable(p.presharedKey()),
                     p.persistentKeepalive() == null ? 0 : p.persistentKeepalive())));
-        } catch (IllegalArgumentException e) {
-            // WireGuardPeer's messages start with the field's name.
-            String field = e.getMessage().substring(0, e.getMessage().indexOf(' '));
-            throw new InvalidNetmapException(NetworkMap.peerField(i, field), e.getMessage().substring(field.length() + 1));
+        } catch (InvalidNetmapException e) {
+            throw new InvalidNetmapException(NetworkMap.peerField(i, e.field()), e.reason());
         }
     }
 

@@ -29,16 +29,23 @@ public record WireGuardPeer(WireGuardKey publicKey, Optional<String> endpoint, O
     public static final int MAX_PERSISTENT_KEEPALIVE = 65_535;
     public static final String PERSISTENT_KEEPALIVE_RULE = "must be 0 (off) to 65535 seconds";
 
+    /** @throws InvalidNetmapException naming the component ({@code endpoint}) that is wrong */
     public WireGuardPeer {
         Objects.requireNonNull(publicKey, "publicKey");
         endpoint = endpoint == null ? Optional.empty() : endpoint;
         presharedKey = presharedKey == null ? Optional.empty() : presharedKey;
-        endpoint.ifPresent(PeerEndpoint::parse);
+        if (endpoint.isPresent()) {
+            try {
+                PeerEndpoint.parse(endpoint.get());
+            } catch (IllegalArgumentException e) {
+                throw new InvalidNetmapException("endpoint", e.getMessage());
+            }
+        }
         if (presharedKey.isPresent() && !PRESHARED_KEY_NAME.matcher(presharedKey.get()).matches()) {
-            throw new IllegalArgumentException("presharedKey " + PRESHARED_KEY_NAME_RULE);
+            throw new InvalidNetmapException("presharedKey", PRESHARED_KEY_NAME_RULE);
         }
         if (persistentKeepalive < 0 || persistentKeepalive > MAX_PERSISTENT_KEEPALIVE) {
-            throw new IllegalArgumentException("persistentKeepalive " + PERSISTENT_KEEPALIVE_RULE);
+            throw new InvalidNetmapException("persistentKeepalive", PERSISTENT_KEEPALIVE_RULE);
         }
     }
 
