@@ -35,8 +35,14 @@ final class ChaChaPoly {
      */
     static int seal(byte[] key, long counter, byte[] plain, int offset, int length,
             byte[] ad, int adOffset, int adLength, byte[] out, int outOffset) {
+        return seal(key, nonce(counter), plain, offset, length, ad, adOffset, adLength, out, outOffset);
+    }
+
+    /** {@link #seal(byte[], long, byte[], int, int, byte[], int, int, byte[], int)} with any 12-byte nonce (RFC 8439 section 2.8). */
+    static int seal(byte[] key, byte[] nonce, byte[] plain, int offset, int length,
+            byte[] ad, int adOffset, int adLength, byte[] out, int outOffset) {
         try {
-            Cipher cipher = cipher(Cipher.ENCRYPT_MODE, key, counter);
+            Cipher cipher = cipher(Cipher.ENCRYPT_MODE, key, nonce);
             cipher.updateAAD(ad, adOffset, adLength);
             return cipher.doFinal(plain, offset, length, out, outOffset);
         } catch (GeneralSecurityException e) {
@@ -51,11 +57,17 @@ final class ChaChaPoly {
      */
     static boolean open(byte[] key, long counter, byte[] sealed, int offset, int length,
             byte[] ad, int adOffset, int adLength, byte[] out, int outOffset) {
+        return open(key, nonce(counter), sealed, offset, length, ad, adOffset, adLength, out, outOffset);
+    }
+
+    /** {@link #open(byte[], long, byte[], int, int, byte[], int, int, byte[], int)} with any 12-byte nonce. */
+    static boolean open(byte[] key, byte[] nonce, byte[] sealed, int offset, int length,
+            byte[] ad, int adOffset, int adLength, byte[] out, int outOffset) {
         if (length < TAG_LENGTH) {
             return false;
         }
         try {
-            Cipher cipher = cipher(Cipher.DECRYPT_MODE, key, counter);
+            Cipher cipher = cipher(Cipher.DECRYPT_MODE, key, nonce);
             cipher.updateAAD(ad, adOffset, adLength);
             cipher.doFinal(sealed, offset, length, out, outOffset);
             return true;
@@ -66,11 +78,11 @@ final class ChaChaPoly {
         }
     }
 
-    private static Cipher cipher(int mode, byte[] key, long counter) throws GeneralSecurityException {
+    private static Cipher cipher(int mode, byte[] key, byte[] nonce) throws GeneralSecurityException {
         // A fresh Cipher per message: handshakes are rare, and the JDK refuses to encrypt twice with
         // one key and nonce on one instance, which a shared instance would have to track.
         Cipher cipher = Cipher.getInstance(TRANSFORMATION);
-        cipher.init(mode, new SecretKeySpec(key, KEY_ALGORITHM), new IvParameterSpec(nonce(counter)));
+        cipher.init(mode, new SecretKeySpec(key, KEY_ALGORITHM), new IvParameterSpec(nonce));
         return cipher;
     }
 }
