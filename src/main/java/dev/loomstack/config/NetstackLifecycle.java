@@ -42,11 +42,6 @@ public final class NetstackLifecycle implements SmartLifecycle {
     /** The reader reuses one buffer; the pool only has to hand it out. */
     private static final int LINK_POOL = 4;
     /**
-     * The WireGuard link decrypts on several workers at once, each holding buffers while packets
-     * are in flight between the socket and the stack.
-     */
-    private static final int WIREGUARD_LINK_POOL = 1024;
-    /**
      * SLF4J, not System.Logger: on SIGTERM the JDK resets java.util.logging in its own shutdown
      * hook, concurrently with Spring's, and the shutdown lines logged through it were lost.
      */
@@ -129,7 +124,7 @@ public final class NetstackLifecycle implements SmartLifecycle {
         WireGuardLink link;
         try {
             link = WireGuardLink.open(new WireGuardSettings(key, new InetSocketAddress(wg.listenPort()), wg.mtu()),
-                    PacketBufferPool.forMtu(wg.mtu(), WIREGUARD_LINK_POOL));
+                    PacketBufferPool.forMtu(wg.mtu(), LINK_POOL));
         } catch (LinkUnavailableException e) {
             throw new WireGuardListenException(wg.listenPort(), e);
         }
