@@ -236,6 +236,29 @@ class WireGuardServiceTest {
         assertTrue(counters.path("counter_icmp_echo_requests_received").asLong() >= 1,
                 "the decrypted ping reached the stack: " + counters);
 
+        // Another peer added (and a refused netmap in between): the laptop's session is kept.
+        String handshake = after.path("latestHandshake").asString();
+        long handshakes = counters.path("counter_wireguard_handshakes_received").asLong();
+        String phone = """
+                {"name":"phone","addresses":["100.64.0.3/32"],"publicKey":"%s","presharedKey":"%s"}""";
+        String laptopPeer = laptop(laptop.publicKey(), client.listenPort(), "laptop.psk");
+        HttpResponse<String> bad = call("PUT", "/api/v1/netmap", netmap(laptopPeer + ","
+                + phone.formatted(StaticIdentity.generate().publicKey(), "phone.psk")));
+        assertEquals(400, bad.statusCode(), bad.body());
+        assertTrue(bad.body().contains("peers[1].presharedKey"), bad.body());
+        Files.writeString(pskDir.resolve("phone.psk"), StaticIdentity.generate().privateKey() + "\n");
+        WireGuardKey phoneKey = StaticIdentity.generate().publicKey();
+        assertEquals(200, call("PUT", "/api/v1/netmap", netmap(laptopPeer + "," + phone.formatted(phoneKey, "phone.psk")))
+                .statusCode());
+        JsonNode two = getJson("/api/v1/wireguard").path("peers");
+        assertEquals(2, two.size());
+        assertEquals(phoneKey.toBase64(), two.get(1).path("publicKey").asString());
+        clientReceived.clear();
+        pingThroughTheTunnel();
+        assertEquals(handshake, getJson("/api/v1/wireguard").path("peers").get(0).path("latestHandshake").asString(),
+                "an unchanged peer keeps its session through netmap updates");
+        assertEquals(handshakes, expvar().path("counter_wireguard_handshakes_received").asLong(), "no new handshake");
+
         // A netmap without the peer removes it live: its session is gone, its packets are refused.
         assertEquals(200, call("PUT", "/api/v1/netmap", netmap("")).statusCode());
         assertEquals(0, getJson("/api/v1/wireguard").path("peers").size());
