@@ -7,14 +7,17 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import dev.loomstack.link.wireguard.PeerHandshake;
 import dev.loomstack.link.wireguard.StaticIdentity;
 import dev.loomstack.link.wireguard.WireGuardStatus;
+import dev.loomstack.packet.IpAddress;
 import dev.loomstack.testing.Await;
 import dev.loomstack.testing.Cmd;
 import dev.loomstack.testing.PatternHttpServer;
 import dev.loomstack.testing.Privileges;
+import dev.loomstack.testing.WireGuardGoPeer;
 import java.net.InetSocketAddress;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.channels.DatagramChannel;
+import java.nio.charset.StandardCharsets;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
@@ -126,6 +129,38 @@ class WireGuardSessionEndToEndTest {
                         .orElse(false));
         assertEquals(handshakes, router.stats().handshakesReceived.value(), "roamed on the same session");
         assertTrafficFlows("after the client moved to port " + newPort);
+    }
+
+    /**
+     * Loomstack as the initiator: with no session (the peer configured afresh) and a packet of its
+     * own for the client (a dial from the router's stack), the link starts the handshake to the
+     * configured endpoint and wireguard-go answers it.
+     */
+    @Test
+    void theRouterInitiatesWhenItHasTheFirstPacket() throws Exception {
+        router.link.configure(List.of());
+        router.link.configure(List.of(router.clientPeer()));
+        assertEquals(0, router.link.peersWithSession());
+        long sent = router.stats().handshakesSent.value();
+        long received = router.stats().handshakesReceived.value();
+        Process server = new ProcessBuilder("ip", "netns", "exec", router.client.namespace().name(), "socat",
+                "TCP-LISTEN:7001,bind=" + WireGuardGoPeer.CLIENT_V4 + ",reuseaddr", "SYSTEM:echo peer-tcp")
+                .redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
+        try {
+            Await.until(Duration.ofSeconds(10), "the client listens",
+                    () -> router.client.exec("ss", "-Hltn", "sport = :7001").output().contains("7001"));
+            try (var conn = router.netstack.dialTcp(IpAddress.parse(WireGuardGoPeer.CLIENT_V4), 7001,
+                    Duration.ofSeconds(15))) {
+                byte[] got = conn.getInputStream().readAllBytes();
+                assertEquals("peer-tcp", new String(got, StandardCharsets.US_ASCII).strip(), router::diagnostics);
+            }
+        } finally {
+            server.destroyForcibly().waitFor();
+        }
+        assertTrue(router.stats().handshakesSent.value() > sent, "the link sent an initiation");
+        assertTrue(router.stats().handshakesReceived.value() > received, "and took wireguard-go's response");
+        assertTrue(router.clientStatus().orElseThrow().latestHandshake().isPresent(), router::diagnostics);
+        assertTrafficFlows("after the router's handshake");
     }
 
     @Test
