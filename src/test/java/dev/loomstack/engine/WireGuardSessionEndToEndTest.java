@@ -6,6 +6,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.loomstack.link.wireguard.PeerHandshake;
 import dev.loomstack.link.wireguard.StaticIdentity;
+import dev.loomstack.link.wireguard.WireGuardKey;
+import dev.loomstack.link.wireguard.WireGuardPeerConfig;
 import dev.loomstack.link.wireguard.WireGuardStatus;
 import dev.loomstack.packet.IpAddress;
 import dev.loomstack.testing.Await;
@@ -24,6 +26,7 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
+import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Executors;
@@ -161,6 +164,47 @@ class WireGuardSessionEndToEndTest {
         assertTrue(router.stats().handshakesReceived.value() > received, "and took wireguard-go's response");
         assertTrue(router.clientStatus().orElseThrow().latestHandshake().isPresent(), router::diagnostics);
         assertTrafficFlows("after the router's handshake");
+    }
+
+    /**
+     * A pre-shared key ({@code wg genpsk}) set on both ends is mixed into the next handshake
+     * (Noise's psk2); with different keys on the two ends no session comes up: wireguard-go cannot
+     * open the link's response.
+     */
+    @Test
+    void aPresharedKeyOnBothEndsIsMixedIntoTheHandshake() {
+        WireGuardKey psk = WireGuardKey.parse(Cmd.run("wg", "genpsk").check().output().strip());
+        try {
+            router.link.configure(List.of(withPresharedKey(psk)));
+            router.client.presharedKey(psk);
+            long received = router.stats().handshakesReceived.value();
+            router.client.forgetSessions();
+            awaitPing("with the same pre-shared key on both ends");
+            assertTrue(router.stats().handshakesReceived.value() > received, router::diagnostics);
+            assertTrue(router.clientStatus().orElseThrow().presharedKey());
+            assertTrafficFlows("with a pre-shared key");
+
+            WireGuardKey other = WireGuardKey.parse(Cmd.run("wg", "genpsk").check().output().strip());
+            router.link.configure(List.of(withPresharedKey(other)));
+            router.client.forgetSessions();
+            long sent = router.stats().handshakesSent.value();
+            Cmd.Result mismatched = router.client.exec(20, "ping", "-c", "1", "-W", "3", WireGuardRouter.ROUTER_V4);
+            assertFalse(mismatched.ok(), "no session with different pre-shared keys: " + mismatched.output());
+            // The link answered (the initiation does not depend on the key), wireguard-go could not open it.
+            assertTrue(router.stats().handshakesSent.value() > sent, router::diagnostics);
+            assertTrue(router.client.latestHandshake().isEmpty(), router::diagnostics);
+        } finally {
+            router.client.presharedKey(null);
+            router.link.configure(List.of(router.clientPeer()));
+            router.client.forgetSessions();
+        }
+        awaitPing("without a pre-shared key again");
+    }
+
+    private WireGuardPeerConfig withPresharedKey(WireGuardKey psk) {
+        WireGuardPeerConfig c = router.clientPeer();
+        return new WireGuardPeerConfig(c.publicKey(), Optional.of(psk), c.endpoint(), c.allowedIps(),
+                c.persistentKeepalive());
     }
 
     @Test

@@ -56,6 +56,8 @@ public final class WireGuardGoPeer implements AutoCloseable {
     /** The Loomstack end as last given to {@link #connect}. */
     private WireGuardKey remoteKey;
     private InetSocketAddress remoteEndpoint;
+    /** The pre-shared key with the Loomstack end, or null for none. */
+    private WireGuardKey presharedKey;
 
     private WireGuardGoPeer(int octet, NetNs ns, String device, String rootVeth, Path dir, Path privateKeyFile,
             WireGuardKey publicKey) {
@@ -168,7 +170,30 @@ public final class WireGuardGoPeer implements AutoCloseable {
         this.remoteEndpoint = loomstackEndpoint;
         wg("set", device, "peer", loomstackKey.toBase64(), "endpoint",
                 loomstackEndpoint.getAddress().getHostAddress() + ":" + loomstackEndpoint.getPort(),
-                "allowed-ips", String.join(",", ROUTED));
+                "allowed-ips", String.join(",", ROUTED), "preshared-key", presharedKeyFile());
+    }
+
+    /**
+     * Sets the pre-shared key with the Loomstack end ({@code wg set ... preshared-key}), or removes
+     * it for null; the next handshake uses it.
+     */
+    public void presharedKey(WireGuardKey key) {
+        this.presharedKey = key;
+        wg("set", device, "peer", remoteKey.toBase64(), "preshared-key", presharedKeyFile());
+    }
+
+    /** A file holding the pre-shared key for wg, or /dev/null (wg's way of saying none). */
+    private String presharedKeyFile() {
+        if (presharedKey == null) {
+            return "/dev/null";
+        }
+        Path file = dir.resolve("preshared.key");
+        try {
+            Files.writeString(file, presharedKey.toBase64() + "\n", StandardCharsets.US_ASCII);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        return file.toString();
     }
 
     /**
@@ -330,6 +355,7 @@ public final class WireGuardGoPeer implements AutoCloseable {
         try {
             Files.deleteIfExists(UAPI_DIR.resolve(device + ".sock"));
             Files.deleteIfExists(privateKeyFile);
+            Files.deleteIfExists(dir.resolve("preshared.key"));
             Files.deleteIfExists(dir);
         } catch (IOException e) {
             // A temporary file left behind is harmless.
