@@ -60,6 +60,8 @@ public final class WireGuardLink implements LinkEndpoint, PeerTimers.Actions {
     private final StaticIdentity identity;
     private final HandshakeResponder responder;
     private final IndexTable indices = new IndexTable();
+    /** Handshake thread only. */
+    private final HandshakeRateLimiter rateLimiter;
     private final AllowedIps<Peer> allowedIps = new AllowedIps<>();
     private final LinkStats stats = new LinkStats();
     private final WireGuardStats wgStats = new WireGuardStats();
@@ -88,6 +90,7 @@ public final class WireGuardLink implements LinkEndpoint, PeerTimers.Actions {
         this.name = "wireguard:" + transport.localPort();
         this.identity = StaticIdentity.of(settings.privateKey());
         this.responder = new HandshakeResponder(identity, clock);
+        this.rateLimiter = new HandshakeRateLimiter(clock);
         String threads = "wireguard-" + transport.localPort();
         int slots = (int) Math.max(64, Math.min(RING_SLOTS, RING_BYTES / (2L * MessageLayout.transportCapacity(mtu))));
         this.workers = new CryptoWorkers(threads, cryptoWorkers, Integer.highestOneBit(slots - 1) << 1, clock, mtu);
@@ -539,6 +542,9 @@ public final class WireGuardLink implements LinkEndpoint, PeerTimers.Actions {
         }
         p.range(o, o + length);
         p.clearOffload();
+        // The AEAD tag proved these are the exact bytes the peer sent: the transport checksum need
+        // not be checked again (Linux's WireGuard marks decrypted packets CHECKSUM_UNNECESSARY).
+        p.checksumVerified(true);
         stats.packetsRead.increment();
         stats.bytesRead.add(length);
         try {
@@ -569,6 +575,10 @@ public final class WireGuardLink implements LinkEndpoint, PeerTimers.Actions {
             if (sendHandshakeMessage(reply, n, source)) {
                 wgStats.cookieRepliesSent.increment();
             }
+            return;
+        }
+        if (handshakes.underLoad() && !rateLimiter.allow(source.getAddress())) {
+            wgStats.handshakesFailed.increment();
             return;
         }
         if (type == MessageLayout.TYPE_INITIATION) {
