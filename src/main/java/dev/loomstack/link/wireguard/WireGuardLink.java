@@ -3,6 +3,7 @@ package dev.loomstack.link.wireguard;
 import dev.loomstack.link.LinkEndpoint;
 import dev.loomstack.link.LinkStats;
 import dev.loomstack.link.NetworkDispatcher;
+import dev.loomstack.link.TcpCoalescer;
 import dev.loomstack.packet.Bytes;
 import dev.loomstack.packet.PacketBuffer;
 import dev.loomstack.packet.PacketBufferPool;
@@ -75,6 +76,13 @@ public final class WireGuardLink implements LinkEndpoint, PeerTimers.Actions {
     private volatile List<Peer> peerOrder = List.of();
     /** The deliverer's scratch list of keypairs a confirmation dropped. */
     private final List<Keypair> dropped = new ArrayList<>(2);
+    /**
+     * Receive coalescing (GRO) on the deliverer, as wireguard-go does towards its TUN device: the
+     * in-order TCP segments of a flow that arrive in one burst go up as one, and whatever is held
+     * goes up when the burst ends, so coalescing never delays a packet past its burst.
+     */
+    private final TcpCoalescer coalescer = new TcpCoalescer(stats);
+    private final NetworkDispatcher guardedDispatcher = this::deliverGuarded;
     private volatile NetworkDispatcher dispatcher;
     private volatile boolean closed;
 
@@ -103,6 +111,11 @@ public final class WireGuardLink implements LinkEndpoint, PeerTimers.Actions {
             @Override
             public void decrypted(InboundSlot slot) {
                 transportDecrypted(slot);
+            }
+
+            @Override
+            public void burstEnded() {
+                coalescer.flush(guardedDispatcher);
             }
 
             @Override
@@ -547,6 +560,11 @@ public final class WireGuardLink implements LinkEndpoint, PeerTimers.Actions {
         p.checksumVerified(true);
         stats.packetsRead.increment();
         stats.bytesRead.add(length);
+        coalescer.add(p, guardedDispatcher);
+    }
+
+    /** The one place packets go up to the stack (on the deliverer): a failure above never stops the link. */
+    private void deliverGuarded(PacketBuffer p) {
         try {
             dispatcher.deliverNetworkPacket(p);
         } catch (RuntimeException e) {
