@@ -3,6 +3,7 @@ package dev.loomstack.link.wireguard;
 import dev.loomstack.link.LinkEndpoint;
 import dev.loomstack.link.LinkStats;
 import dev.loomstack.link.NetworkDispatcher;
+import dev.loomstack.link.TcpCoalescer;
 import dev.loomstack.packet.Bytes;
 import dev.loomstack.packet.PacketBuffer;
 import dev.loomstack.packet.PacketBufferPool;
@@ -60,6 +61,8 @@ public final class WireGuardLink implements LinkEndpoint, PeerTimers.Actions {
     private final StaticIdentity identity;
     private final HandshakeResponder responder;
     private final IndexTable indices = new IndexTable();
+    /** Handshake thread only. */
+    private final HandshakeRateLimiter rateLimiter;
     private final AllowedIps<Peer> allowedIps = new AllowedIps<>();
     private final LinkStats stats = new LinkStats();
     private final WireGuardStats wgStats = new WireGuardStats();
@@ -73,6 +76,13 @@ public final class WireGuardLink implements LinkEndpoint, PeerTimers.Actions {
     private volatile List<Peer> peerOrder = List.of();
     /** The deliverer's scratch list of keypairs a confirmation dropped. */
     private final List<Keypair> dropped = new ArrayList<>(2);
+    /**
+     * Receive coalescing (GRO) on the deliverer, as wireguard-go does towards its TUN device: the
+     * in-order TCP segments of a flow that arrive in one burst go up as one, and whatever is held
+     * goes up when the burst ends, so coalescing never delays a packet past its burst.
+     */
+    private final TcpCoalescer coalescer = new TcpCoalescer(stats);
+    private final NetworkDispatcher guardedDispatcher = this::deliverGuarded;
     private volatile NetworkDispatcher dispatcher;
     private volatile boolean closed;
 
@@ -88,6 +98,7 @@ public final class WireGuardLink implements LinkEndpoint, PeerTimers.Actions {
         this.name = "wireguard:" + transport.localPort();
         this.identity = StaticIdentity.of(settings.privateKey());
         this.responder = new HandshakeResponder(identity, clock);
+        this.rateLimiter = new HandshakeRateLimiter(clock);
         String threads = "wireguard-" + transport.localPort();
         int slots = (int) Math.max(64, Math.min(RING_SLOTS, RING_BYTES / (2L * MessageLayout.transportCapacity(mtu))));
         this.workers = new CryptoWorkers(threads, cryptoWorkers, Integer.highestOneBit(slots - 1) << 1, clock, mtu);
@@ -100,6 +111,11 @@ public final class WireGuardLink implements LinkEndpoint, PeerTimers.Actions {
             @Override
             public void decrypted(InboundSlot slot) {
                 transportDecrypted(slot);
+            }
+
+            @Override
+            public void burstEnded() {
+                coalescer.flush(guardedDispatcher);
             }
 
             @Override
@@ -539,8 +555,16 @@ public final class WireGuardLink implements LinkEndpoint, PeerTimers.Actions {
         }
         p.range(o, o + length);
         p.clearOffload();
+        // The AEAD tag proved these are the exact bytes the peer sent: the transport checksum need
+        // not be checked again (Linux's WireGuard marks decrypted packets CHECKSUM_UNNECESSARY).
+        p.checksumVerified(true);
         stats.packetsRead.increment();
         stats.bytesRead.add(length);
+        coalescer.add(p, guardedDispatcher);
+    }
+
+    /** The one place packets go up to the stack (on the deliverer): a failure above never stops the link. */
+    private void deliverGuarded(PacketBuffer p) {
         try {
             dispatcher.deliverNetworkPacket(p);
         } catch (RuntimeException e) {
@@ -569,6 +593,10 @@ public final class WireGuardLink implements LinkEndpoint, PeerTimers.Actions {
             if (sendHandshakeMessage(reply, n, source)) {
                 wgStats.cookieRepliesSent.increment();
             }
+            return;
+        }
+        if (handshakes.underLoad() && !rateLimiter.allow(source.getAddress())) {
+            wgStats.handshakesFailed.increment();
             return;
         }
         if (type == MessageLayout.TYPE_INITIATION) {
