@@ -1,5 +1,6 @@
 package dev.loomstack.config;
 
+import dev.loomstack.engine.InvalidNetmapException;
 import dev.loomstack.engine.Netstack;
 import dev.loomstack.engine.NetworkMap;
 import dev.loomstack.link.LinkEndpoint;
@@ -89,7 +90,11 @@ public final class NetstackLifecycle implements SmartLifecycle {
                     n.deniedHostPorts().stream().sorted().map(String::valueOf).toList());
             NetworkMap map = saved.netmap();
             if (map != null) {
-                n.applyNetmap(map);
+                try {
+                    n.applyNetmap(map);
+                } catch (InvalidNetmapException refused) {
+                    throw new SavedNetmapRefusedException(state.file(), refused);
+                }
                 LOG.info("re-applied the netmap saved in {}", state.file());
             }
             StateStore.SavedLimits limits = saved.limits();
