@@ -4,8 +4,8 @@ import dev.loomstack.engine.InvalidNetmapException;
 import dev.loomstack.engine.Netstack;
 import dev.loomstack.engine.NetworkMap;
 import dev.loomstack.link.LinkEndpoint;
-import dev.loomstack.link.MemoryLink;
 import dev.loomstack.link.LinkUnavailableException;
+import dev.loomstack.link.MemoryLink;
 import dev.loomstack.link.TunLink;
 import dev.loomstack.link.wireguard.WireGuardKey;
 import dev.loomstack.link.wireguard.WireGuardLink;
@@ -24,8 +24,7 @@ import org.springframework.context.SmartLifecycle;
 
 /**
  * Opens the link (the TUN device, or the WireGuard link's UDP port) and runs the {@link Netstack} on
- * it for as long as the application context
- * lives: started after every bean is ready (re-applying the persisted netmap and limits), stopped
+ * it for as long as the application context lives: started after every bean is ready (re-applying the persisted netmap and limits), stopped
  * gracefully when the context closes (new flows refused, open ones given the drain time, then the
  * device removed).
  *
