@@ -1,5 +1,6 @@
 package dev.loomstack.api;
 
+import com.fasterxml.jackson.annotation.JsonIgnore;
 import dev.loomstack.engine.FlowInfo;
 import dev.loomstack.engine.InFlightLimits;
 import dev.loomstack.engine.NetmapChange;
@@ -95,7 +96,9 @@ public final class ApiModel {
                     + "session is idle (for peers behind NAT); 0 or absent: off. Needs publicKey")
             @Min(0) @Max(WireGuardPeer.MAX_PERSISTENT_KEEPALIVE) Integer persistentKeepalive) {
 
+        /** A check, not a field: never written into responses. */
         @Schema(hidden = true)
+        @JsonIgnore
         @AssertTrue(message = "is required with endpoint, presharedKey or persistentKeepalive")
         public boolean isWireGuardKeyed() {
             return publicKey != null || (endpoint == null && presharedKey == null && persistentKeepalive == null);

@@ -1,10 +1,11 @@
 package dev.loomstack.config;
 
+import dev.loomstack.engine.InvalidNetmapException;
 import dev.loomstack.engine.Netstack;
 import dev.loomstack.engine.NetworkMap;
 import dev.loomstack.link.LinkEndpoint;
-import dev.loomstack.link.MemoryLink;
 import dev.loomstack.link.LinkUnavailableException;
+import dev.loomstack.link.MemoryLink;
 import dev.loomstack.link.TunLink;
 import dev.loomstack.link.wireguard.WireGuardKey;
 import dev.loomstack.link.wireguard.WireGuardLink;
@@ -23,8 +24,7 @@ import org.springframework.context.SmartLifecycle;
 
 /**
  * Opens the link (the TUN device, or the WireGuard link's UDP port) and runs the {@link Netstack} on
- * it for as long as the application context
- * lives: started after every bean is ready (re-applying the persisted netmap and limits), stopped
+ * it for as long as the application context lives: started after every bean is ready (re-applying the persisted netmap and limits), stopped
  * gracefully when the context closes (new flows refused, open ones given the drain time, then the
  * device removed).
  *
@@ -89,7 +89,11 @@ public final class NetstackLifecycle implements SmartLifecycle {
                     n.deniedHostPorts().stream().sorted().map(String::valueOf).toList());
             NetworkMap map = saved.netmap();
             if (map != null) {
-                n.applyNetmap(map);
+                try {
+                    n.applyNetmap(map);
+                } catch (InvalidNetmapException refused) {
+                    throw new SavedNetmapRefusedException(state.file(), refused);
+                }
                 LOG.info("re-applied the netmap saved in {}", state.file());
             }
             StateStore.SavedLimits limits = saved.limits();

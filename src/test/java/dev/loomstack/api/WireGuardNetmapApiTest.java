@@ -132,7 +132,8 @@ class WireGuardNetmapApiTest {
                 .andExpect(jsonPath("$.peers[0].presharedKey").value("laptop.psk"))
                 .andExpect(jsonPath("$.peers[0].persistentKeepalive").value(25))
                 .andExpect(jsonPath("$.peers[1].endpoint").doesNotExist())
-                .andExpect(jsonPath("$.peers[2].publicKey").doesNotExist());
+                .andExpect(jsonPath("$.peers[2].publicKey").doesNotExist())
+                .andExpect(jsonPath("$.peers[0].wireGuardKeyed").doesNotExist());
     }
 
     @Test

@@ -169,5 +169,15 @@ class LoomstackPropertiesTest {
                 .from(env), null, conversions).bindOrCreate("loomstack", LoomstackProperties.class);
         assertEquals(51999, p.wireguard().listenPort());
         assertEquals(LoomstackProperties.LinkKind.WIREGUARD, p.link());
+        // The chart writes the names without the dashes' underscores; both forms bind.
+        var chart = new org.springframework.core.env.SystemEnvironmentPropertySource(
+                org.springframework.core.env.StandardEnvironment.SYSTEM_ENVIRONMENT_PROPERTY_SOURCE_NAME,
+                Map.of("LOOMSTACK_WIREGUARD_LISTENPORT", "41641", "LOOMSTACK_WIREGUARD_PRIVATEKEYFILE", "/etc/wg/key",
+                        "LOOMSTACK_WIREGUARD_PRESHAREDKEYDIR", "/etc/wg/psk"));
+        LoomstackProperties q = new Binder(org.springframework.boot.context.properties.source.ConfigurationPropertySources
+                .from(chart), null, conversions).bindOrCreate("loomstack", LoomstackProperties.class);
+        assertEquals(41641, q.wireguard().listenPort());
+        assertEquals(java.nio.file.Path.of("/etc/wg/key"), q.wireguard().privateKeyFile());
+        assertEquals(java.nio.file.Path.of("/etc/wg/psk"), q.wireguard().presharedKeyDirIn(java.nio.file.Path.of("/state")));
     }
 }

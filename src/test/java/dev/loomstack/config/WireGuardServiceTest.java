@@ -49,7 +49,8 @@ import tools.jackson.databind.json.JsonMapper;
  * privilege): a second WireGuard link in the test is the tailnet peer. The netmap pushed over REST
  * adds it (with a pre-shared key read from its file) and a real handshake and ping go through the
  * service's port; GET /api/v1/wireguard and /actuator/netstack show the key, port, peer and
- * counters; the peer survives a restart, and a netmap without it removes it live.
+ * counters; the peer survives a restart, and a netmap without it removes it live. Boot failures
+ * (a taken port, a saved peer whose pre-shared key file is gone) name what to fix.
  */
 @ExtendWith(OutputCaptureExtension.class)
 class WireGuardServiceTest {
@@ -271,7 +272,7 @@ class WireGuardServiceTest {
     }
 
     @Test
-    void theKeyAndThePeersSurviveARestart() throws Exception {
+    void theKeyAndThePeersSurviveARestart(CapturedOutput output) throws Exception {
         int wgPort = freeUdpPort();
         ctx = start(wgPort);
         String key = getJson("/api/v1/wireguard").path("publicKey").asString();
@@ -290,6 +291,17 @@ class WireGuardServiceTest {
                 "the persisted netmap configures the link at boot");
         assertEquals("127.0.0.1:40000", wg.path("peers").get(0).path("endpoint").asString());
         assertTrue(wg.path("peers").get(0).path("presharedKey").asBoolean());
+
+        // The pre-shared key file gone (a Secret not mounted): the boot stops naming the field.
+        ctx.close();
+        ctx = null;
+        Files.delete(state.resolve("preshared-keys").resolve("laptop.psk"));
+        assertThrows(RuntimeException.class, () -> start(wgPort));
+        String report = output.getAll();
+        assertTrue(report.contains("APPLICATION FAILED TO START"), report);
+        assertTrue(report.contains("the netmap saved in " + state.resolve("state.json") + " cannot be applied: "
+                + "peers[0].presharedKey: no pre-shared key file 'laptop.psk'"), report);
+        assertTrue(report.contains("Provide what peers[0].presharedKey names"), report);
     }
 
     @Test
