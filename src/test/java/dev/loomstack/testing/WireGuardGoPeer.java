@@ -78,6 +78,13 @@ public final class WireGuardGoPeer implements AutoCloseable {
         if (octet < 0 || octet > 255) {
             throw new IllegalArgumentException("octet " + octet);
         }
+        // A failure, not a skip: where the tests run as root (CI) they must run.
+        for (String tool : List.of("wireguard-go", "wg")) {
+            if (!Cmd.run("sh", "-c", "command -v " + tool).ok()) {
+                throw new AssertionError(tool + " is not installed: the WireGuard end-to-end tests need Debian's "
+                        + "wireguard-go and wireguard-tools (apt-get install wireguard-go wireguard-tools; .ci/run does)");
+            }
+        }
         NetNs ns = NetNs.create();
         String device = NetNs.uniqueDeviceName("lswg");
         String rootVeth = NetNs.uniqueDeviceName("lswr");
