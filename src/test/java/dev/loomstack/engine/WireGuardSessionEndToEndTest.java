@@ -106,7 +106,8 @@ class WireGuardSessionEndToEndTest {
         long received = router.stats().handshakesReceived.value();
         router.client.restart();
         awaitPing("after wireguard-go restarted");
-        assertTrue(router.stats().handshakesReceived.value() > received, router::diagnostics);
+        Await.until(Duration.ofSeconds(5), "the link counted the restarted client's initiation",
+                () -> router.stats().handshakesReceived.value() > received);
         assertTrafficFlows("after wireguard-go restarted");
     }
 
@@ -180,7 +181,8 @@ class WireGuardSessionEndToEndTest {
             long received = router.stats().handshakesReceived.value();
             router.client.forgetSessions();
             awaitPing("with the same pre-shared key on both ends");
-            assertTrue(router.stats().handshakesReceived.value() > received, router::diagnostics);
+            Await.until(Duration.ofSeconds(5), "the link counted the initiation",
+                    () -> router.stats().handshakesReceived.value() > received);
             assertTrue(router.clientStatus().orElseThrow().presharedKey());
             assertTrafficFlows("with a pre-shared key");
 
@@ -191,7 +193,8 @@ class WireGuardSessionEndToEndTest {
             Cmd.Result mismatched = router.client.exec(20, "ping", "-c", "1", "-W", "3", WireGuardRouter.ROUTER_V4);
             assertFalse(mismatched.ok(), "no session with different pre-shared keys: " + mismatched.output());
             // The link answered (the initiation does not depend on the key), wireguard-go could not open it.
-            assertTrue(router.stats().handshakesSent.value() > sent, router::diagnostics);
+            Await.until(Duration.ofSeconds(5), "the link answered the initiation",
+                    () -> router.stats().handshakesSent.value() > sent);
             assertTrue(router.client.latestHandshake().isEmpty(), router::diagnostics);
         } finally {
             router.client.presharedKey(null);
