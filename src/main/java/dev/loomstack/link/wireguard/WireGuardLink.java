@@ -416,6 +416,14 @@ public final class WireGuardLink implements LinkEndpoint, PeerTimers.Actions {
             wgStats.sendDropped.increment();
             return;
         }
+        // Timers first: an answer to this packet may be handled before send() returns, and the
+        // passive keepalive it arms must not be cancelled by this packet's own "sent" event.
+        PeerTimers t = peer.timers;
+        t.anyAuthenticatedPacketTraversal();
+        t.anyAuthenticatedPacketSent();
+        if (slot.innerLength > 0) {
+            t.dataSent();
+        }
         ByteBuffer b = slot.wireBuffer;
         b.clear();
         b.limit(slot.wireLength);
@@ -428,15 +436,11 @@ public final class WireGuardLink implements LinkEndpoint, PeerTimers.Actions {
         wgStats.sentBytes.add(slot.wireLength);
         wgStats.sentPackets.increment();
         peer.sentBytes.add(slot.wireLength);
-        PeerTimers t = peer.timers;
-        t.anyAuthenticatedPacketTraversal();
-        t.anyAuthenticatedPacketSent();
         if (slot.innerLength == 0) {
             wgStats.keepalivesSent.increment();
         } else {
             stats.packetsWritten.increment();
             stats.bytesWritten.add(slot.innerLength);
-            t.dataSent();
         }
     }
 
@@ -639,12 +643,14 @@ public final class WireGuardLink implements LinkEndpoint, PeerTimers.Actions {
         t.anyAuthenticatedPacketTraversal();
         t.anyAuthenticatedPacketReceived();
         peer.lastSentHandshakeNanos = now;
-        if (sendHandshakeMessage(response, response.length, source)) {
-            wgStats.handshakesSent.increment();
-        }
+        // Timers before the send, as wireguard-go orders them: the initiator's first data may
+        // arrive at once, and its passive keepalive must not be cancelled by this send.
         t.sessionDerived();
         t.anyAuthenticatedPacketTraversal();
         t.anyAuthenticatedPacketSent();
+        if (sendHandshakeMessage(response, response.length, source)) {
+            wgStats.handshakesSent.increment();
+        }
     }
 
     /** Initiator: the response to our latest initiation makes the new current keypair. */
