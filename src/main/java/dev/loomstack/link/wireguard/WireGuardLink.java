@@ -197,6 +197,7 @@ public final class WireGuardLink implements LinkEndpoint, PeerTimers.Actions {
             }
             Map<WireGuardKey, Peer> next = new HashMap<>();
             List<Peer> order = new ArrayList<>();
+            List<Map.Entry<Peer, List<dev.loomstack.packet.IpPrefix>>> routes = new ArrayList<>();
             for (WireGuardPeerConfig c : configs) {
                 Peer p = before.get(c.publicKey());
                 if (p == null) {
@@ -211,10 +212,11 @@ public final class WireGuardLink implements LinkEndpoint, PeerTimers.Actions {
                         added.add(p);
                     }
                 }
-                allowedIps.set(p, c.allowedIps());
+                routes.add(Map.entry(p, c.allowedIps()));
                 next.put(c.publicKey(), p);
                 order.add(p);
             }
+            allowedIps.replaceAll(routes);
             peers = Map.copyOf(next);
             peerOrder = List.copyOf(order);
         }
