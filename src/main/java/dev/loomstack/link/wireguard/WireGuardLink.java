@@ -650,8 +650,10 @@ public final class WireGuardLink implements LinkEndpoint, PeerTimers.Actions {
         t.sessionDerived();
         t.anyAuthenticatedPacketTraversal();
         t.anyAuthenticatedPacketSent();
+        peer.receivedBytes.add(len);
         if (sendHandshakeMessage(response, response.length, source)) {
             wgStats.handshakesSent.increment();
+            peer.sentBytes.add(response.length);
         }
     }
 
@@ -684,6 +686,7 @@ public final class WireGuardLink implements LinkEndpoint, PeerTimers.Actions {
             retire(peer.keypairs.install(k));
         }
         wgStats.handshakesReceived.increment();
+        peer.receivedBytes.add(len);
         peer.endpoint = source;
         peer.latestHandshake = wallClock.instant();
         PeerTimers t = peer.timers;
@@ -741,6 +744,7 @@ public final class WireGuardLink implements LinkEndpoint, PeerTimers.Actions {
             t.anyAuthenticatedPacketSent();
             if (sendHandshakeMessage(out, out.length, to)) {
                 wgStats.handshakesSent.increment();
+                peer.sentBytes.add(out.length);
             }
         }
         // Armed even without an endpoint: the attempt is given up after REKEY_ATTEMPT_TIME and

@@ -79,7 +79,13 @@ class WireGuardLinkTest {
             assertEquals(w.idB.publicKey(), pb.publicKey());
             assertEquals(Optional.of(WireGuardPair.B_UDP), pb.endpoint());
             assertTrue(pb.latestHandshake().isPresent());
-            assertTrue(pb.sentBytes() > 0 && pb.receivedBytes() > 0, pb.toString());
+            // As wg show counts transfer: every authenticated message, the handshake's included.
+            // (Awaited: the sender counts a packet just after handing it to the socket.)
+            Await.until(WAIT, "transfer counted as wg show does", () -> {
+                WireGuardStatus.Peer now = w.a.status().peers().get(0);
+                return now.sentBytes() == w.a.wireGuardStats().sentBytes.value() + PeerHandshake.INITIATION_LENGTH
+                        && now.receivedBytes() == w.a.wireGuardStats().receivedBytes.value() + PeerHandshake.RESPONSE_LENGTH;
+            });
             assertEquals(List.of(IpPrefix.host(B4), IpPrefix.host(B6)).stream().sorted().toList(), pb.allowedIps());
             assertEquals("wireguard:" + WireGuardPair.A_UDP.getPort(), w.a.name());
             assertEquals(WireGuardPair.MTU, w.a.mtu());
