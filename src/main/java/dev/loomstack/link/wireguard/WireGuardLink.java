@@ -426,23 +426,29 @@ public final class WireGuardLink implements LinkEndpoint, PeerTimers.Actions {
         if (slot.innerLength > 0) {
             t.dataSent();
         }
+        // Counted before the send too (taken back if it fails): whoever sees the packet arrive
+        // sees it counted.
+        count(peer, slot, 1);
         ByteBuffer b = slot.wireBuffer;
         b.clear();
         b.limit(slot.wireLength);
         try {
             transport.send(b, to);
         } catch (IOException e) {
+            count(peer, slot, -1);
             stats.writeErrors.increment();
-            return;
         }
-        wgStats.sentBytes.add(slot.wireLength);
-        wgStats.sentPackets.increment();
-        peer.sentBytes.add(slot.wireLength);
+    }
+
+    private void count(Peer peer, OutboundSlot slot, int sign) {
+        wgStats.sentBytes.add(sign * slot.wireLength);
+        wgStats.sentPackets.add(sign);
+        peer.sentBytes.add(sign * slot.wireLength);
         if (slot.innerLength == 0) {
-            wgStats.keepalivesSent.increment();
+            wgStats.keepalivesSent.add(sign);
         } else {
-            stats.packetsWritten.increment();
-            stats.bytesWritten.add(slot.innerLength);
+            stats.packetsWritten.add(sign);
+            stats.bytesWritten.add(sign * slot.innerLength);
         }
     }
 
@@ -596,8 +602,9 @@ public final class WireGuardLink implements LinkEndpoint, PeerTimers.Actions {
         if (handshakes.underLoad() && !responder.mac2Valid(m, len, source)) {
             byte[] reply = new byte[PeerHandshake.COOKIE_REPLY_LENGTH];
             int n = responder.writeCookieReply(m, len, source, reply);
-            if (sendHandshakeMessage(reply, n, source)) {
-                wgStats.cookieRepliesSent.increment();
+            wgStats.cookieRepliesSent.increment();
+            if (!sendHandshakeMessage(reply, n, source)) {
+                wgStats.cookieRepliesSent.decrement();
             }
             return;
         }
@@ -651,9 +658,9 @@ public final class WireGuardLink implements LinkEndpoint, PeerTimers.Actions {
         t.anyAuthenticatedPacketTraversal();
         t.anyAuthenticatedPacketSent();
         peer.receivedBytes.add(len);
-        if (sendHandshakeMessage(response, response.length, source)) {
-            wgStats.handshakesSent.increment();
-            peer.sentBytes.add(response.length);
+        countHandshakeSent(peer, response.length, 1);
+        if (!sendHandshakeMessage(response, response.length, source)) {
+            countHandshakeSent(peer, response.length, -1);
         }
     }
 
@@ -742,14 +749,20 @@ public final class WireGuardLink implements LinkEndpoint, PeerTimers.Actions {
             }
             t.anyAuthenticatedPacketTraversal();
             t.anyAuthenticatedPacketSent();
-            if (sendHandshakeMessage(out, out.length, to)) {
-                wgStats.handshakesSent.increment();
-                peer.sentBytes.add(out.length);
+            countHandshakeSent(peer, out.length, 1);
+            if (!sendHandshakeMessage(out, out.length, to)) {
+                countHandshakeSent(peer, out.length, -1);
             }
         }
         // Armed even without an endpoint: the attempt is given up after REKEY_ATTEMPT_TIME and
         // what was staged for it is dropped.
         t.handshakeInitiated();
+    }
+
+    /** Counted before the send (taken back if it fails), so a peer's answer never overtakes the count. */
+    private void countHandshakeSent(Peer peer, int length, int sign) {
+        wgStats.handshakesSent.add(sign);
+        peer.sentBytes.add(sign * length);
     }
 
     private boolean sendHandshakeMessage(byte[] m, int len, InetSocketAddress to) {
