@@ -197,6 +197,7 @@ public final class WireGuardLink implements LinkEndpoint, PeerTimers.Actions {
             }
             Map<WireGuardKey, Peer> next = new HashMap<>();
             List<Peer> order = new ArrayList<>();
+            List<Map.Entry<Peer, List<dev.loomstack.packet.IpPrefix>>> routes = new ArrayList<>();
             for (WireGuardPeerConfig c : configs) {
                 Peer p = before.get(c.publicKey());
                 if (p == null) {
@@ -211,10 +212,11 @@ public final class WireGuardLink implements LinkEndpoint, PeerTimers.Actions {
                         added.add(p);
                     }
                 }
-                allowedIps.set(p, c.allowedIps());
+                routes.add(Map.entry(p, c.allowedIps()));
                 next.put(c.publicKey(), p);
                 order.add(p);
             }
+            allowedIps.replaceAll(routes);
             peers = Map.copyOf(next);
             peerOrder = List.copyOf(order);
         }
@@ -416,27 +418,37 @@ public final class WireGuardLink implements LinkEndpoint, PeerTimers.Actions {
             wgStats.sendDropped.increment();
             return;
         }
+        // Timers first: an answer to this packet may be handled before send() returns, and the
+        // passive keepalive it arms must not be cancelled by this packet's own "sent" event.
+        PeerTimers t = peer.timers;
+        t.anyAuthenticatedPacketTraversal();
+        t.anyAuthenticatedPacketSent();
+        if (slot.innerLength > 0) {
+            t.dataSent();
+        }
+        // Counted before the send too (taken back if it fails): whoever sees the packet arrive
+        // sees it counted.
+        count(peer, slot, 1);
         ByteBuffer b = slot.wireBuffer;
         b.clear();
         b.limit(slot.wireLength);
         try {
             transport.send(b, to);
         } catch (IOException e) {
+            count(peer, slot, -1);
             stats.writeErrors.increment();
-            return;
         }
-        wgStats.sentBytes.add(slot.wireLength);
-        wgStats.sentPackets.increment();
-        peer.sentBytes.add(slot.wireLength);
-        PeerTimers t = peer.timers;
-        t.anyAuthenticatedPacketTraversal();
-        t.anyAuthenticatedPacketSent();
+    }
+
+    private void count(Peer peer, OutboundSlot slot, int sign) {
+        wgStats.sentBytes.add(sign * slot.wireLength);
+        wgStats.sentPackets.add(sign);
+        peer.sentBytes.add(sign * slot.wireLength);
         if (slot.innerLength == 0) {
-            wgStats.keepalivesSent.increment();
+            wgStats.keepalivesSent.add(sign);
         } else {
-            stats.packetsWritten.increment();
-            stats.bytesWritten.add(slot.innerLength);
-            t.dataSent();
+            stats.packetsWritten.add(sign);
+            stats.bytesWritten.add(sign * slot.innerLength);
         }
     }
 
@@ -590,8 +602,9 @@ public final class WireGuardLink implements LinkEndpoint, PeerTimers.Actions {
         if (handshakes.underLoad() && !responder.mac2Valid(m, len, source)) {
             byte[] reply = new byte[PeerHandshake.COOKIE_REPLY_LENGTH];
             int n = responder.writeCookieReply(m, len, source, reply);
-            if (sendHandshakeMessage(reply, n, source)) {
-                wgStats.cookieRepliesSent.increment();
+            wgStats.cookieRepliesSent.increment();
+            if (!sendHandshakeMessage(reply, n, source)) {
+                wgStats.cookieRepliesSent.decrement();
             }
             return;
         }
@@ -639,12 +652,16 @@ public final class WireGuardLink implements LinkEndpoint, PeerTimers.Actions {
         t.anyAuthenticatedPacketTraversal();
         t.anyAuthenticatedPacketReceived();
         peer.lastSentHandshakeNanos = now;
-        if (sendHandshakeMessage(response, response.length, source)) {
-            wgStats.handshakesSent.increment();
-        }
+        // Timers before the send, as wireguard-go orders them: the initiator's first data may
+        // arrive at once, and its passive keepalive must not be cancelled by this send.
         t.sessionDerived();
         t.anyAuthenticatedPacketTraversal();
         t.anyAuthenticatedPacketSent();
+        peer.receivedBytes.add(len);
+        countHandshakeSent(peer, response.length, 1);
+        if (!sendHandshakeMessage(response, response.length, source)) {
+            countHandshakeSent(peer, response.length, -1);
+        }
     }
 
     /** Initiator: the response to our latest initiation makes the new current keypair. */
@@ -676,6 +693,7 @@ public final class WireGuardLink implements LinkEndpoint, PeerTimers.Actions {
             retire(peer.keypairs.install(k));
         }
         wgStats.handshakesReceived.increment();
+        peer.receivedBytes.add(len);
         peer.endpoint = source;
         peer.latestHandshake = wallClock.instant();
         PeerTimers t = peer.timers;
@@ -731,13 +749,20 @@ public final class WireGuardLink implements LinkEndpoint, PeerTimers.Actions {
             }
             t.anyAuthenticatedPacketTraversal();
             t.anyAuthenticatedPacketSent();
-            if (sendHandshakeMessage(out, out.length, to)) {
-                wgStats.handshakesSent.increment();
+            countHandshakeSent(peer, out.length, 1);
+            if (!sendHandshakeMessage(out, out.length, to)) {
+                countHandshakeSent(peer, out.length, -1);
             }
         }
         // Armed even without an endpoint: the attempt is given up after REKEY_ATTEMPT_TIME and
         // what was staged for it is dropped.
         t.handshakeInitiated();
+    }
+
+    /** Counted before the send (taken back if it fails), so a peer's answer never overtakes the count. */
+    private void countHandshakeSent(Peer peer, int length, int sign) {
+        wgStats.handshakesSent.add(sign);
+        peer.sentBytes.add(sign * length);
     }
 
     private boolean sendHandshakeMessage(byte[] m, int len, InetSocketAddress to) {
