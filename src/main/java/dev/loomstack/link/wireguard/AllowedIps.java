@@ -38,6 +38,20 @@ final class AllowedIps<P> {
         rebuild();
     }
 
+    /**
+     * Replaces the whole table at once (a new configuration): each peer gets its prefixes, in
+     * order, a prefix named twice going to the later peer. One rebuild, however many peers.
+     */
+    synchronized void replaceAll(List<Map.Entry<P, List<IpPrefix>>> peers) {
+        table.clear();
+        for (Map.Entry<P, List<IpPrefix>> e : peers) {
+            for (IpPrefix prefix : e.getValue()) {
+                table.put(prefix.masked(), e.getKey());
+            }
+        }
+        rebuild();
+    }
+
     synchronized void removePeer(P peer) {
         if (table.values().removeIf(p -> p == peer)) {
             rebuild();

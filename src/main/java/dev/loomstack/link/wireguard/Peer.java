@@ -25,6 +25,7 @@ final class Peer {
     /** Set while an initiation request waits for the handshake thread (one at a time per peer). */
     final AtomicBoolean initiationQueued = new AtomicBoolean();
     volatile boolean initiationRetry;
+    /** Bytes of authenticated messages from and to the peer, handshakes included (wg show's transfer line). */
     final LongAdder receivedBytes = new LongAdder();
     final LongAdder sentBytes = new LongAdder();
 

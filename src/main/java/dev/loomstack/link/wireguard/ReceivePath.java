@@ -28,6 +28,9 @@ final class ReceivePath {
         /** A slot's turn, in arrival order, on the deliverer. */
         void decrypted(InboundSlot slot);
 
+        /** No further slot is ready: the deliverer is about to wait (the end of a burst). */
+        void burstEnded();
+
         void readFailed(IOException e);
     }
 
@@ -128,6 +131,11 @@ final class ReceivePath {
             long h = head;
             InboundSlot s = ring[(int) h & mask];
             if (h == tail || s.state == InboundSlot.QUEUED) {
+                try {
+                    handler.burstEnded();
+                } catch (RuntimeException e) {
+                    LOG.log(Level.ERROR, "delivering a packet failed", e);
+                }
                 delivererWakeup.announce();
                 if ((h == tail || s.state == InboundSlot.QUEUED) && !closed) {
                     delivererWakeup.park(PARK_NANOS);

@@ -14,6 +14,8 @@ final class SymmetricState {
     /** WireGuard's prologue: the identifier mixed into H (paper section 5.4.1). */
     static final String IDENTIFIER = "WireGuard v1 zx2c4 Jason@zx2c4.com";
 
+    private static final byte[] EMPTY = new byte[0];
+
     /** C0 = HASH(CONSTRUCTION). */
     private static final byte[] INITIAL_CHAINING_KEY = new byte[Blake2s.HASH_LENGTH];
     /** H0 = HASH(C0 || IDENTIFIER). */
@@ -95,7 +97,7 @@ final class SymmetricState {
 
     /** (T1, T2) = KDF2(C, ε): the transport keys (paper section 5.4.5); T1 is the initiator's sending key. */
     void split(byte[] first, byte[] second) {
-        Kdf.derive(chainingKey, new byte[0], 0, 0, first, second, null);
+        Kdf.derive(chainingKey, EMPTY, 0, 0, first, second, null);
     }
 
     void wipe() {

@@ -3,6 +3,7 @@ package dev.loomstack.link.wireguard;
 import dev.loomstack.link.LinkEndpoint;
 import dev.loomstack.link.LinkStats;
 import dev.loomstack.link.NetworkDispatcher;
+import dev.loomstack.link.TcpCoalescer;
 import dev.loomstack.packet.Bytes;
 import dev.loomstack.packet.PacketBuffer;
 import dev.loomstack.packet.PacketBufferPool;
@@ -60,6 +61,8 @@ public final class WireGuardLink implements LinkEndpoint, PeerTimers.Actions {
     private final StaticIdentity identity;
     private final HandshakeResponder responder;
     private final IndexTable indices = new IndexTable();
+    /** Handshake thread only. */
+    private final HandshakeRateLimiter rateLimiter;
     private final AllowedIps<Peer> allowedIps = new AllowedIps<>();
     private final LinkStats stats = new LinkStats();
     private final WireGuardStats wgStats = new WireGuardStats();
@@ -73,6 +76,13 @@ public final class WireGuardLink implements LinkEndpoint, PeerTimers.Actions {
     private volatile List<Peer> peerOrder = List.of();
     /** The deliverer's scratch list of keypairs a confirmation dropped. */
     private final List<Keypair> dropped = new ArrayList<>(2);
+    /**
+     * Receive coalescing (GRO) on the deliverer, as wireguard-go does towards its TUN device: the
+     * in-order TCP segments of a flow that arrive in one burst go up as one, and whatever is held
+     * goes up when the burst ends, so coalescing never delays a packet past its burst.
+     */
+    private final TcpCoalescer coalescer = new TcpCoalescer(stats);
+    private final NetworkDispatcher guardedDispatcher = this::deliverGuarded;
     private volatile NetworkDispatcher dispatcher;
     private volatile boolean closed;
 
@@ -88,6 +98,7 @@ public final class WireGuardLink implements LinkEndpoint, PeerTimers.Actions {
         this.name = "wireguard:" + transport.localPort();
         this.identity = StaticIdentity.of(settings.privateKey());
         this.responder = new HandshakeResponder(identity, clock);
+        this.rateLimiter = new HandshakeRateLimiter(clock);
         String threads = "wireguard-" + transport.localPort();
         int slots = (int) Math.max(64, Math.min(RING_SLOTS, RING_BYTES / (2L * MessageLayout.transportCapacity(mtu))));
         this.workers = new CryptoWorkers(threads, cryptoWorkers, Integer.highestOneBit(slots - 1) << 1, clock, mtu);
@@ -100,6 +111,11 @@ public final class WireGuardLink implements LinkEndpoint, PeerTimers.Actions {
             @Override
             public void decrypted(InboundSlot slot) {
                 transportDecrypted(slot);
+            }
+
+            @Override
+            public void burstEnded() {
+                coalescer.flush(guardedDispatcher);
             }
 
             @Override
@@ -181,6 +197,7 @@ public final class WireGuardLink implements LinkEndpoint, PeerTimers.Actions {
             }
             Map<WireGuardKey, Peer> next = new HashMap<>();
             List<Peer> order = new ArrayList<>();
+            List<Map.Entry<Peer, List<dev.loomstack.packet.IpPrefix>>> routes = new ArrayList<>();
             for (WireGuardPeerConfig c : configs) {
                 Peer p = before.get(c.publicKey());
                 if (p == null) {
@@ -195,10 +212,11 @@ public final class WireGuardLink implements LinkEndpoint, PeerTimers.Actions {
                         added.add(p);
                     }
                 }
-                allowedIps.set(p, c.allowedIps());
+                routes.add(Map.entry(p, c.allowedIps()));
                 next.put(c.publicKey(), p);
                 order.add(p);
             }
+            allowedIps.replaceAll(routes);
             peers = Map.copyOf(next);
             peerOrder = List.copyOf(order);
         }
@@ -400,6 +418,14 @@ public final class WireGuardLink implements LinkEndpoint, PeerTimers.Actions {
             wgStats.sendDropped.increment();
             return;
         }
+        // Timers first: an answer to this packet may be handled before send() returns, and the
+        // passive keepalive it arms must not be cancelled by this packet's own "sent" event.
+        PeerTimers t = peer.timers;
+        t.anyAuthenticatedPacketTraversal();
+        t.anyAuthenticatedPacketSent();
+        if (slot.innerLength > 0) {
+            t.dataSent();
+        }
         ByteBuffer b = slot.wireBuffer;
         b.clear();
         b.limit(slot.wireLength);
@@ -412,15 +438,11 @@ public final class WireGuardLink implements LinkEndpoint, PeerTimers.Actions {
         wgStats.sentBytes.add(slot.wireLength);
         wgStats.sentPackets.increment();
         peer.sentBytes.add(slot.wireLength);
-        PeerTimers t = peer.timers;
-        t.anyAuthenticatedPacketTraversal();
-        t.anyAuthenticatedPacketSent();
         if (slot.innerLength == 0) {
             wgStats.keepalivesSent.increment();
         } else {
             stats.packetsWritten.increment();
             stats.bytesWritten.add(slot.innerLength);
-            t.dataSent();
         }
     }
 
@@ -539,8 +561,16 @@ public final class WireGuardLink implements LinkEndpoint, PeerTimers.Actions {
         }
         p.range(o, o + length);
         p.clearOffload();
+        // The AEAD tag proved these are the exact bytes the peer sent: the transport checksum need
+        // not be checked again (Linux's WireGuard marks decrypted packets CHECKSUM_UNNECESSARY).
+        p.checksumVerified(true);
         stats.packetsRead.increment();
         stats.bytesRead.add(length);
+        coalescer.add(p, guardedDispatcher);
+    }
+
+    /** The one place packets go up to the stack (on the deliverer): a failure above never stops the link. */
+    private void deliverGuarded(PacketBuffer p) {
         try {
             dispatcher.deliverNetworkPacket(p);
         } catch (RuntimeException e) {
@@ -569,6 +599,10 @@ public final class WireGuardLink implements LinkEndpoint, PeerTimers.Actions {
             if (sendHandshakeMessage(reply, n, source)) {
                 wgStats.cookieRepliesSent.increment();
             }
+            return;
+        }
+        if (handshakes.underLoad() && !rateLimiter.allow(source.getAddress())) {
+            wgStats.handshakesFailed.increment();
             return;
         }
         if (type == MessageLayout.TYPE_INITIATION) {
@@ -611,12 +645,16 @@ public final class WireGuardLink implements LinkEndpoint, PeerTimers.Actions {
         t.anyAuthenticatedPacketTraversal();
         t.anyAuthenticatedPacketReceived();
         peer.lastSentHandshakeNanos = now;
-        if (sendHandshakeMessage(response, response.length, source)) {
-            wgStats.handshakesSent.increment();
-        }
+        // Timers before the send, as wireguard-go orders them: the initiator's first data may
+        // arrive at once, and its passive keepalive must not be cancelled by this send.
         t.sessionDerived();
         t.anyAuthenticatedPacketTraversal();
         t.anyAuthenticatedPacketSent();
+        peer.receivedBytes.add(len);
+        if (sendHandshakeMessage(response, response.length, source)) {
+            wgStats.handshakesSent.increment();
+            peer.sentBytes.add(response.length);
+        }
     }
 
     /** Initiator: the response to our latest initiation makes the new current keypair. */
@@ -648,6 +686,7 @@ public final class WireGuardLink implements LinkEndpoint, PeerTimers.Actions {
             retire(peer.keypairs.install(k));
         }
         wgStats.handshakesReceived.increment();
+        peer.receivedBytes.add(len);
         peer.endpoint = source;
         peer.latestHandshake = wallClock.instant();
         PeerTimers t = peer.timers;
@@ -705,6 +744,7 @@ public final class WireGuardLink implements LinkEndpoint, PeerTimers.Actions {
             t.anyAuthenticatedPacketSent();
             if (sendHandshakeMessage(out, out.length, to)) {
                 wgStats.handshakesSent.increment();
+                peer.sentBytes.add(out.length);
             }
         }
         // Armed even without an endpoint: the attempt is given up after REKEY_ATTEMPT_TIME and

@@ -84,4 +84,15 @@ class AllowedIpsTest {
         assertEquals("first", at("10.0.2.1"));
         assertEquals(List.of(p("10.0.2.0/24")), table.prefixesOf("first"));
     }
+
+    @Test
+    void replacingTheWholeTableKeepsOrderForOverlapsAndDropsPeersNotNamed() {
+        table.set("old", List.of(p("10.9.0.0/16")));
+        table.replaceAll(List.of(java.util.Map.entry("one", List.of(p("10.0.0.0/8"), p("10.1.0.0/16"))),
+                java.util.Map.entry("two", List.of(p("10.1.0.0/16"), p("2001:db8::/32")))));
+        assertEquals("two", at("10.1.0.1"), "the later peer takes a prefix named twice");
+        assertEquals("one", at("10.9.0.1"), "the old peer's prefix is gone, the shorter one covers it");
+        assertEquals("two", at("2001:db8::1"));
+        assertEquals(List.of(), table.prefixesOf("old"));
+    }
 }

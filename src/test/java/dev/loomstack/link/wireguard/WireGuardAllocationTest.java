@@ -37,8 +37,8 @@ class WireGuardAllocationTest {
     private static final int PAYLOAD = 1000;
     private static final int ROUND = 20_000;
     private static final int IN_FLIGHT = 32;
-    /** What the link may add per round trip beyond the JDK cipher: a stray object now and then. */
-    private static final double MAX_EXTRA_BYTES_PER_ROUND_TRIP = 64;
+    /** What the link may add per round trip beyond the JDK cipher: a stray object now and then, far below one copied packet (over 1 KB). */
+    private static final double MAX_EXTRA_BYTES_PER_ROUND_TRIP = 256;
 
     @Test
     void theDataPathAllocatesNothingPerPacketBeyondTheJdkCipher() throws Exception {

@@ -60,8 +60,9 @@ final class WireGuardPair implements AutoCloseable {
         b = WireGuardLink.open(settings(idB), sockB, timers, wall);
         a.start(capture(atA));
         b.start(capture(atB));
-        a.configure(List.of(peerB(keepaliveOfB)));
+        // B first: A may start a handshake at once (a persistent keepalive), and B must know A by then.
         b.configure(List.of(peerA()));
+        a.configure(List.of(peerB(keepaliveOfB)));
     }
 
     static WireGuardSettings settings(StaticIdentity id) {

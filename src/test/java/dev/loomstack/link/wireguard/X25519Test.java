@@ -65,6 +65,24 @@ class X25519Test {
         assertThat(X25519.agree(privateKey, one, 0, out, 0)).isFalse();
     }
 
+    /**
+     * RFC 7748 section 5: u-coordinates of p and above (possible in 255 bits) are taken modulo p, not
+     * refused or thrown on: p + 9 is the base point, p itself is 0 (small order, refused).
+     */
+    @Test
+    void nonCanonicalUCoordinatesAreReducedModuloP() {
+        var privateKey = X25519.privateKey(X25519.generatePrivate(StaticIdentity.RANDOM));
+        byte[] viaNonCanonical = new byte[32];
+        byte[] publicKey = new byte[32];
+        assertThat(X25519.agree(privateKey, HEX.parseHex("f6" + "ff".repeat(30) + "7f"), 0, viaNonCanonical, 0)).isTrue();
+        X25519.publicKeyOf(privateKey, publicKey, 0);
+        assertThat(viaNonCanonical).isEqualTo(publicKey);
+        assertThat(X25519.agree(privateKey, HEX.parseHex("ed" + "ff".repeat(30) + "7f"), 0, viaNonCanonical, 0)).isFalse();
+        // The top bit is masked: with it set, the same point.
+        assertThat(X25519.agree(privateKey, HEX.parseHex("f6" + "ff".repeat(31)), 0, viaNonCanonical, 0)).isTrue();
+        assertThat(viaNonCanonical).isEqualTo(publicKey);
+    }
+
     @Test
     void generatedPrivateKeysAreClamped() {
         for (int i = 0; i < 32; i++) {
