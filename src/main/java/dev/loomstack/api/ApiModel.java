@@ -136,7 +136,7 @@ public final class ApiModel {
             return selfNode == null || selfNode.addresses() == null || !selfNode.addresses().isEmpty();
         }
 
-        /** @throws dev.loomstack.engine.InvalidNetmapException for two peers with the same public key */
+        /** @throws dev.loomstack.engine.NetworkMap.InvalidException for two peers with the same public key */
         NetworkMap toNetworkMap() {
             return new NetworkMap(selfNode.toNode(), peers == null ? List.of() : peers.stream().map(NodeView::toNode).toList(),
                     domain == null ? "" : domain);

@@ -1,6 +1,6 @@
 package dev.loomstack.api;
 
-import dev.loomstack.engine.PeerEndpoint;
+import dev.loomstack.engine.WireGuardPeer;
 import jakarta.validation.Constraint;
 import jakarta.validation.ConstraintValidator;
 import jakarta.validation.ConstraintValidatorContext;
@@ -15,7 +15,7 @@ import java.lang.annotation.Target;
 @Retention(RetentionPolicy.RUNTIME)
 @Constraint(validatedBy = PeerEndpointText.Validator.class)
 public @interface PeerEndpointText {
-    String message() default PeerEndpoint.RULE;
+    String message() default WireGuardPeer.Endpoint.RULE;
 
     Class<?>[] groups() default {};
 
@@ -29,7 +29,7 @@ public @interface PeerEndpointText {
                 return true;
             }
             try {
-                PeerEndpoint.parse(value);
+                WireGuardPeer.Endpoint.parse(value);
                 return true;
             } catch (IllegalArgumentException e) {
                 context.disableDefaultConstraintViolation();

@@ -2,7 +2,7 @@ package dev.loomstack.api;
 
 import dev.loomstack.api.ApiProblem.FieldProblem;
 import dev.loomstack.config.StackNotRunningException;
-import dev.loomstack.engine.InvalidNetmapException;
+import dev.loomstack.engine.NetworkMap;
 import jakarta.validation.ConstraintViolationException;
 import java.util.ArrayList;
 import java.util.Comparator;
@@ -139,8 +139,8 @@ public class ProblemAdvice extends ResponseEntityExceptionHandler {
     }
 
     /** A netmap the engine refuses (a duplicate key, an endpoint that does not resolve, a missing pre-shared key file). */
-    @ExceptionHandler(InvalidNetmapException.class)
-    ResponseEntity<ProblemDetail> invalidNetmap(InvalidNetmapException e) {
+    @ExceptionHandler(NetworkMap.InvalidException.class)
+    ResponseEntity<ProblemDetail> invalidNetmap(NetworkMap.InvalidException e) {
         List<FieldProblem> errors = List.of(new FieldProblem(e.field(), e.reason()));
         return ResponseEntity.badRequest().body(problem(HttpStatus.BAD_REQUEST, summary(errors), errors));
     }

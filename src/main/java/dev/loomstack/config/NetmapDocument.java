@@ -1,7 +1,6 @@
 package dev.loomstack.config;
 
 import com.fasterxml.jackson.annotation.JsonInclude;
-import dev.loomstack.engine.InvalidNetmapException;
 import dev.loomstack.engine.NetworkMap;
 import dev.loomstack.engine.Node;
 import dev.loomstack.engine.WireGuardPeer;
@@ -41,10 +40,10 @@ record NetmapDocument(SelfDocument selfNode, List<PeerDocument> peers, String do
         return new NetmapDocument(new SelfDocument(self.name(), self.addresses(), self.allowedIPs()), peers, m.domain());
     }
 
-    /** @throws InvalidNetmapException naming the field that is wrong */
+    /** @throws NetworkMap.InvalidException naming the field that is wrong */
     NetworkMap toNetworkMap() {
         if (selfNode == null) {
-            throw new InvalidNetmapException("selfNode", "is required");
+            throw new NetworkMap.InvalidException("selfNode", "is required");
         }
         Node self = new Node(require(selfNode.name(), "selfNode.name"),
                 require(selfNode.addresses(), "selfNode.addresses"), selfNode.allowedIPs());
@@ -59,13 +58,13 @@ record NetmapDocument(SelfDocument selfNode, List<PeerDocument> peers, String do
 
     private static Node peer(int i, PeerDocument p) {
         if (p == null) {
-            throw new InvalidNetmapException("peers[" + i + "]", "is null");
+            throw new NetworkMap.InvalidException("peers[" + i + "]", "is null");
         }
         String name = require(p.name(), NetworkMap.peerField(i, "name"));
         List<IpPrefix> addresses = require(p.addresses(), NetworkMap.peerField(i, "addresses"));
         if (p.publicKey() == null) {
             if (p.endpoint() != null || p.presharedKey() != null || p.persistentKeepalive() != null) {
-                throw new InvalidNetmapException(NetworkMap.peerField(i, "publicKey"),
+                throw new NetworkMap.InvalidException(NetworkMap.peerField(i, "publicKey"),
                         "is required with endpoint, presharedKey or persistentKeepalive");
             }
             return new Node(name, addresses, p.allowedIPs());
@@ -74,20 +73,20 @@ record NetmapDocument(SelfDocument selfNode, List<PeerDocument> peers, String do
         try {
             key = WireGuardKey.parse(p.publicKey());
         } catch (IllegalArgumentException e) {
-            throw new InvalidNetmapException(NetworkMap.peerField(i, "publicKey"), e.getMessage());
+            throw new NetworkMap.InvalidException(NetworkMap.peerField(i, "publicKey"), e.getMessage());
         }
         try {
             return new Node(name, addresses, p.allowedIPs(), Optional.of(new WireGuardPeer(key,
                     Optional.ofNullable(p.endpoint()), Optional.ofNullable(p.presharedKey()),
                     p.persistentKeepalive() == null ? 0 : p.persistentKeepalive())));
-        } catch (InvalidNetmapException e) {
-            throw new InvalidNetmapException(NetworkMap.peerField(i, e.field()), e.reason());
+        } catch (NetworkMap.InvalidException e) {
+            throw new NetworkMap.InvalidException(NetworkMap.peerField(i, e.field()), e.reason());
         }
     }
 
     private static <T> T require(T value, String field) {
         if (value == null) {
-            throw new InvalidNetmapException(field, "is required");
+            throw new NetworkMap.InvalidException(field, "is required");
         }
         return value;
     }

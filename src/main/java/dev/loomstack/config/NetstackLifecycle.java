@@ -1,6 +1,5 @@
 package dev.loomstack.config;
 
-import dev.loomstack.engine.InvalidNetmapException;
 import dev.loomstack.engine.Netstack;
 import dev.loomstack.engine.NetworkMap;
 import dev.loomstack.link.LinkEndpoint;
@@ -91,7 +90,7 @@ public final class NetstackLifecycle implements SmartLifecycle {
             if (map != null) {
                 try {
                     n.applyNetmap(map);
-                } catch (InvalidNetmapException refused) {
+                } catch (NetworkMap.InvalidException refused) {
                     throw new SavedNetmapRefusedException(state.file(), refused);
                 }
                 LOG.info("re-applied the netmap saved in {}", state.file());

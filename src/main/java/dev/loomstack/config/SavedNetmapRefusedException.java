@@ -1,6 +1,6 @@
 package dev.loomstack.config;
 
-import dev.loomstack.engine.InvalidNetmapException;
+import dev.loomstack.engine.NetworkMap;
 import java.nio.file.Path;
 
 /**
@@ -11,7 +11,7 @@ public final class SavedNetmapRefusedException extends RuntimeException {
     private final Path file;
     private final String field;
 
-    SavedNetmapRefusedException(Path file, InvalidNetmapException cause) {
+    SavedNetmapRefusedException(Path file, NetworkMap.InvalidException cause) {
         super("the netmap saved in " + file + " cannot be applied: " + cause.getMessage(), cause, false, false);
         this.file = file;
         this.field = cause.field();

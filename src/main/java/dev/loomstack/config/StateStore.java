@@ -97,7 +97,7 @@ public final class StateStore {
         } catch (JacksonException e) {
             throw new CorruptStateException(document, e.getOriginalMessage());
         } catch (IllegalArgumentException e) {
-            // A netmap the engine would refuse, its field named (InvalidNetmapException).
+            // A netmap the engine would refuse, its field named (NetworkMap.InvalidException).
             throw new CorruptStateException(document, e.getMessage());
         } catch (IOException e) {
             throw new CorruptStateException(document, e.getMessage());

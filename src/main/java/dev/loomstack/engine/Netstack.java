@@ -232,7 +232,8 @@ public final class Netstack implements RouterControl, AutoCloseable {
         link.onLoss(cause -> linkLosses.increment());
         if (link instanceof WireGuardLink wg) {
             this.wireGuard = wg;
-            this.wireGuardPeers = new WireGuardPeers(wg.publicKey(), options.presharedKeyDir(), PeerEndpoint.Resolver.SYSTEM);
+            this.wireGuardPeers = new WireGuardPeers(wg.publicKey(), options.presharedKeyDir(),
+                    WireGuardPeer.Endpoint.Resolver.SYSTEM);
         } else {
             this.wireGuard = null;
             this.wireGuardPeers = null;
@@ -438,7 +439,7 @@ public final class Netstack implements RouterControl, AutoCloseable {
      * set atomically and rebuilds the MagicDNS zone. On a WireGuard link, the peers are configured
      * first (see {@link WireGuardPeers}): a peer that cannot be configured (an endpoint that does not
      * resolve, a missing pre-shared key file, this router's own key) throws
-     * {@link InvalidNetmapException} before anything changed.
+     * {@link NetworkMap.InvalidException} before anything changed.
      */
     @Override
     public NetmapChange applyNetmap(NetworkMap map) {

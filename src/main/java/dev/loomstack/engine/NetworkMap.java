@@ -18,7 +18,7 @@ public record NetworkMap(Node selfNode, List<Node> peers, String domain) {
         return new NetworkMap(new Node(selfName, selfAddresses, selfAddresses), List.of(), "");
     }
 
-    /** @throws InvalidNetmapException naming the second peer of two with the same public key */
+    /** @throws InvalidException naming the second peer of two with the same public key */
     public NetworkMap {
         Objects.requireNonNull(selfNode, "selfNode");
         peers = peers == null ? List.of() : List.copyOf(peers);
@@ -29,10 +29,33 @@ public record NetworkMap(Node selfNode, List<Node> peers, String domain) {
             if (wg.isPresent()) {
                 Integer first = seen.putIfAbsent(wg.get().publicKey(), i);
                 if (first != null) {
-                    throw new InvalidNetmapException(peerField(i, "publicKey"),
+                    throw new InvalidException(peerField(i, "publicKey"),
                             "the same key as peers[" + first + "] (a WireGuard key names one peer)");
                 }
             }
+        }
+    }
+
+    /**
+     * A netmap the engine refuses, naming the field as the admin API's document spells it
+     * ({@code peers[2].publicKey}); the engine is left as it was.
+     */
+    public static final class InvalidException extends IllegalArgumentException {
+        private final String field;
+
+        public InvalidException(String field, String message) {
+            super(field + ": " + message);
+            this.field = field;
+        }
+
+        /** The offending field, such as {@code peers[2].presharedKey}. */
+        public String field() {
+            return field;
+        }
+
+        /** What is wrong, without the field. */
+        public String reason() {
+            return getMessage().substring(field.length() + 2);
         }
     }
 

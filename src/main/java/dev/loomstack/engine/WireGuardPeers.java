@@ -23,7 +23,7 @@ import java.util.Set;
  * configuration ({@code wgcfg.Peer}): every peer with a public key, routed to and accepted from its
  * addresses plus its allowed IPs, its endpoint resolved now, its pre-shared key read from the file
  * the netmap names in the pre-shared key directory (a mounted Kubernetes Secret, say). Anything it
- * cannot turn into a peer is an {@link InvalidNetmapException} naming the field; it changes nothing.
+ * cannot turn into a peer is an {@link NetworkMap.InvalidException} naming the field; it changes nothing.
  */
 public final class WireGuardPeers {
     /** A pre-shared key file holds 44 characters of base64 and a newline; anything much larger is not one. */
@@ -31,14 +31,14 @@ public final class WireGuardPeers {
 
     private final WireGuardKey ownKey;
     private final Path presharedKeyDir;
-    private final PeerEndpoint.Resolver resolver;
+    private final WireGuardPeer.Endpoint.Resolver resolver;
 
     /**
      * @param ownKey          the link's public key: no peer may have it
      * @param presharedKeyDir where {@code presharedKey} references are looked up; null: none may be used
      * @param resolver        resolves endpoint host names
      */
-    public WireGuardPeers(WireGuardKey ownKey, Path presharedKeyDir, PeerEndpoint.Resolver resolver) {
+    public WireGuardPeers(WireGuardKey ownKey, Path presharedKeyDir, WireGuardPeer.Endpoint.Resolver resolver) {
         this.ownKey = Objects.requireNonNull(ownKey, "ownKey");
         this.presharedKeyDir = presharedKeyDir;
         this.resolver = Objects.requireNonNull(resolver, "resolver");
@@ -55,11 +55,11 @@ public final class WireGuardPeers {
             }
             WireGuardPeer wg = peer.wireGuard().get();
             if (wg.publicKey().equals(ownKey)) {
-                throw new InvalidNetmapException(NetworkMap.peerField(i, "publicKey"),
+                throw new NetworkMap.InvalidException(NetworkMap.peerField(i, "publicKey"),
                         "is this router's own public key");
             }
             if (wg.publicKey().isZero()) {
-                throw new InvalidNetmapException(NetworkMap.peerField(i, "publicKey"), "the all-zero key is no peer's key");
+                throw new NetworkMap.InvalidException(NetworkMap.peerField(i, "publicKey"), "the all-zero key is no peer's key");
             }
             out.add(new WireGuardPeerConfig(wg.publicKey(), presharedKey(i, wg.presharedKey()),
                     endpoint(i, wg.endpoint()), allowedIps(peer), Duration.ofSeconds(wg.persistentKeepalive())));
@@ -79,16 +79,16 @@ public final class WireGuardPeers {
             return Optional.empty();
         }
         String field = NetworkMap.peerField(index, "endpoint");
-        PeerEndpoint endpoint;
+        WireGuardPeer.Endpoint endpoint;
         try {
-            endpoint = PeerEndpoint.parse(text.get());
+            endpoint = WireGuardPeer.Endpoint.parse(text.get());
         } catch (IllegalArgumentException e) {
-            throw new InvalidNetmapException(field, e.getMessage());
+            throw new NetworkMap.InvalidException(field, e.getMessage());
         }
         try {
             return Optional.of(endpoint.resolve(resolver));
         } catch (UnknownHostException e) {
-            throw new InvalidNetmapException(field, "host '" + endpoint.host() + "' does not resolve");
+            throw new NetworkMap.InvalidException(field, "host '" + endpoint.host() + "' does not resolve");
         }
     }
 
@@ -99,35 +99,35 @@ public final class WireGuardPeers {
         String field = NetworkMap.peerField(index, "presharedKey");
         String name = reference.get();
         if (!WireGuardPeer.PRESHARED_KEY_NAME.matcher(name).matches()) {
-            throw new InvalidNetmapException(field, WireGuardPeer.PRESHARED_KEY_NAME_RULE);
+            throw new NetworkMap.InvalidException(field, WireGuardPeer.PRESHARED_KEY_NAME_RULE);
         }
         if (presharedKeyDir == null) {
-            throw new InvalidNetmapException(field, "no pre-shared key directory is configured");
+            throw new NetworkMap.InvalidException(field, "no pre-shared key directory is configured");
         }
         Path file = presharedKeyDir.resolve(name);
         if (!file.normalize().getParent().equals(presharedKeyDir.normalize())) {
-            throw new InvalidNetmapException(field, WireGuardPeer.PRESHARED_KEY_NAME_RULE);
+            throw new NetworkMap.InvalidException(field, WireGuardPeer.PRESHARED_KEY_NAME_RULE);
         }
         // Following links: a Kubernetes Secret volume's entries are symbolic links into its ..data.
         if (!Files.isRegularFile(file)) {
-            throw new InvalidNetmapException(field, "no pre-shared key file '" + name + "' in " + presharedKeyDir);
+            throw new NetworkMap.InvalidException(field, "no pre-shared key file '" + name + "' in " + presharedKeyDir);
         }
         byte[] content;
         try (InputStream in = Files.newInputStream(file)) {
             content = in.readNBytes(MAX_PRESHARED_KEY_FILE + 1);
         } catch (IOException e) {
-            throw new InvalidNetmapException(field, "cannot read the pre-shared key file '" + name + "' in "
+            throw new NetworkMap.InvalidException(field, "cannot read the pre-shared key file '" + name + "' in "
                     + presharedKeyDir + ": " + e.getMessage());
         }
         if (content.length > MAX_PRESHARED_KEY_FILE) {
-            throw new InvalidNetmapException(field, "the pre-shared key file '" + name + "' is not a key (over "
+            throw new NetworkMap.InvalidException(field, "the pre-shared key file '" + name + "' is not a key (over "
                     + MAX_PRESHARED_KEY_FILE + " bytes)");
         }
         try {
             return Optional.of(WireGuardKey.parse(new String(content, StandardCharsets.US_ASCII)));
         } catch (IllegalArgumentException e) {
             // The parser's message describes the format only, never the content.
-            throw new InvalidNetmapException(field, "the pre-shared key file '" + name + "' does not hold a key: "
+            throw new NetworkMap.InvalidException(field, "the pre-shared key file '" + name + "' does not hold a key: "
                     + e.getMessage());
         }
     }

@@ -176,7 +176,7 @@ class FailedChangeLeavesStateTest {
     @Test
     void aNetmapTheLinkRefusesIsA400NamingTheFieldAndLeavesStateJsonByteIdentical() throws Exception {
         Engine engine = new Engine();
-        engine.refusal = new dev.loomstack.engine.InvalidNetmapException("peers[0].presharedKey",
+        engine.refusal = new dev.loomstack.engine.NetworkMap.InvalidException("peers[0].presharedKey",
                 "no pre-shared key file 'laptop.psk' in /keys");
         MockMvc mvc = api(engine, state);
         putJson(mvc, "/api/v1/netmap", NETMAP)

@@ -32,7 +32,7 @@ class WireGuardPeersTest {
     static final WireGuardKey PHONE = key(3);
     static final WireGuardKey PSK = key(9);
     /** Names that resolve here, standing in for DNS. */
-    static final PeerEndpoint.Resolver RESOLVER = host -> {
+    static final WireGuardPeer.Endpoint.Resolver RESOLVER = host -> {
         InetAddress a = Map.of("peer.example", InetAddress.getByAddress("peer.example", new byte[] {(byte) 198, 51, 100, 9}))
                 .get(host);
         if (a == null) {
@@ -67,8 +67,8 @@ class WireGuardPeersTest {
         return new WireGuardPeers(OWN, pskDir, RESOLVER);
     }
 
-    InvalidNetmapException refused(NetworkMap map) {
-        return assertThrows(InvalidNetmapException.class, () -> peers().configsOf(map));
+    NetworkMap.InvalidException refused(NetworkMap map) {
+        return assertThrows(NetworkMap.InvalidException.class, () -> peers().configsOf(map));
     }
 
     @Test
@@ -107,7 +107,7 @@ class WireGuardPeersTest {
 
     @Test
     void anEndpointThatDoesNotResolveIsNamed() {
-        InvalidNetmapException e = refused(map(peer("laptop", prefixes("100.64.0.2/32"), List.of(), WireGuardPeer.of(PHONE)),
+        NetworkMap.InvalidException e = refused(map(peer("laptop", prefixes("100.64.0.2/32"), List.of(), WireGuardPeer.of(PHONE)),
                 peer("phone", prefixes("100.64.0.3/32"), List.of(),
                         new WireGuardPeer(LAPTOP, Optional.of("nowhere.invalid:51820"), Optional.empty(), 0))));
         assertEquals("peers[1].endpoint", e.field());
@@ -122,7 +122,7 @@ class WireGuardPeersTest {
 
     @Test
     void aMissingPresharedKeyFileIsNamed() {
-        InvalidNetmapException e = refused(map(peer("laptop", prefixes("100.64.0.2/32"), List.of(),
+        NetworkMap.InvalidException e = refused(map(peer("laptop", prefixes("100.64.0.2/32"), List.of(),
                 new WireGuardPeer(LAPTOP, Optional.empty(), Optional.of("absent.psk"), 0))));
         assertEquals("peers[0].presharedKey", e.field());
         assertTrue(e.reason().contains("absent.psk"), e.reason());
@@ -131,7 +131,7 @@ class WireGuardPeersTest {
     @Test
     void aPresharedKeyFileThatHoldsNoKeyIsNamedWithoutItsContent() throws Exception {
         Files.writeString(pskDir.resolve("bad.psk"), "c2VjcmV0LWJ1dC1ub3QtYS1rZXk=\n");
-        InvalidNetmapException e = refused(map(peer("laptop", prefixes("100.64.0.2/32"), List.of(),
+        NetworkMap.InvalidException e = refused(map(peer("laptop", prefixes("100.64.0.2/32"), List.of(),
                 new WireGuardPeer(LAPTOP, Optional.empty(), Optional.of("bad.psk"), 0))));
         assertEquals("peers[0].presharedKey", e.field());
         assertFalse(e.getMessage().contains("c2VjcmV0"), e.getMessage());
@@ -154,7 +154,7 @@ class WireGuardPeersTest {
 
     @Test
     void twoPeersWithOneKeyAreRefusedNamingTheSecond() {
-        InvalidNetmapException e = assertThrows(InvalidNetmapException.class, () -> map(
+        NetworkMap.InvalidException e = assertThrows(NetworkMap.InvalidException.class, () -> map(
                 peer("a", prefixes("100.64.0.2/32"), List.of(), WireGuardPeer.of(LAPTOP)),
                 peer("b", prefixes("100.64.0.3/32"), List.of(), WireGuardPeer.of(PHONE)),
                 peer("c", prefixes("100.64.0.4/32"), List.of(), WireGuardPeer.of(LAPTOP))));
@@ -166,10 +166,10 @@ class WireGuardPeersTest {
     void endpointsAndKeepalivesAreCheckedAsWritten() {
         for (String bad : new String[] {"198.51.100.7", "198.51.100.7:0", "198.51.100.7:65536", "198.51.100.7:http",
                 "2001:db8::1:51820", "[198.51.100.7]:51820", "bad host:1", ":51820", "[2001:db8::1]:"}) {
-            assertThrows(IllegalArgumentException.class, () -> PeerEndpoint.parse(bad), bad);
+            assertThrows(IllegalArgumentException.class, () -> WireGuardPeer.Endpoint.parse(bad), bad);
         }
-        assertEquals(new PeerEndpoint("2001:db8::1", 51820), PeerEndpoint.parse("[2001:db8::1]:51820"));
-        assertEquals(new PeerEndpoint("peer.example", 1), PeerEndpoint.parse("peer.example:1"));
+        assertEquals(new WireGuardPeer.Endpoint("2001:db8::1", 51820), WireGuardPeer.Endpoint.parse("[2001:db8::1]:51820"));
+        assertEquals(new WireGuardPeer.Endpoint("peer.example", 1), WireGuardPeer.Endpoint.parse("peer.example:1"));
         assertThrows(IllegalArgumentException.class, () -> new WireGuardPeer(LAPTOP, Optional.empty(), Optional.empty(), -1));
         assertThrows(IllegalArgumentException.class,
                 () -> new WireGuardPeer(LAPTOP, Optional.empty(), Optional.empty(), 65_536));
