@@ -72,7 +72,13 @@ final class DatagramChannelTransport implements UdpTransport {
 
     @Override
     public void send(ByteBuffer from, InetSocketAddress to) throws IOException {
-        channel.send(from, to);
+        try {
+            channel.send(from, to);
+        } catch (java.nio.channels.UnsupportedAddressTypeException | java.nio.channels.UnresolvedAddressException e) {
+            // An IPv6 endpoint on a socket bound to an IPv4 address (or the reverse): this datagram
+            // cannot go, which is a send error like any other, not a bug.
+            throw new IOException("cannot send to " + to + " from " + channel.getLocalAddress(), e);
+        }
     }
 
     @Override

@@ -43,7 +43,7 @@ import java.util.concurrent.TimeUnit;
  * packets per peer, 1024 queued handshake messages, an 8128-counter replay window per keypair,
  * at most 2^20 indices.
  */
-public final class WireGuardLink implements LinkEndpoint, PeerTimers.Actions {
+public final class WireGuardLink implements LinkEndpoint {
     /** Slots in each ring at the default MTU. */
     static final int RING_SLOTS = 1024;
     /** Memory each ring may take: the slot count shrinks for large MTUs. */
@@ -202,7 +202,7 @@ public final class WireGuardLink implements LinkEndpoint, PeerTimers.Actions {
                 Peer p = before.get(c.publicKey());
                 if (p == null) {
                     p = new Peer(c, new PeerHandshake(identity, c.publicKey(), c.presharedKey().orElse(null), wallClock,
-                            clock), peer -> new PeerTimers(peer, timers, this), clock.nanoTime());
+                            clock), peer -> new PeerTimers(peer, timers, timerActions), clock.nanoTime());
                     p.timers.persistentKeepalive(c.persistentKeepalive().toNanos());
                     if (!c.persistentKeepalive().isZero()) {
                         added.add(p);
@@ -802,10 +802,32 @@ public final class WireGuardLink implements LinkEndpoint, PeerTimers.Actions {
         }
     }
 
-    // ---- timer actions (PeerTimers.Actions) -----------------------------------------------------
+    // ---- timer actions -------------------------------------------------------------------------
 
-    @Override
-    public void requestInitiation(Peer peer, boolean retry) {
+    /** What the peers' timers make the link do (not part of the link's public face). */
+    private final PeerTimers.Actions timerActions = new PeerTimers.Actions() {
+        @Override
+        public void requestInitiation(Peer peer, boolean retry) {
+            WireGuardLink.this.requestInitiation(peer, retry);
+        }
+
+        @Override
+        public void sendKeepalive(Peer peer) {
+            WireGuardLink.this.sendKeepalive(peer);
+        }
+
+        @Override
+        public void handshakeGaveUp(Peer peer) {
+            dropStaged(peer);
+        }
+
+        @Override
+        public void zeroKeyMaterial(Peer peer) {
+            WireGuardLink.this.zeroKeyMaterial(peer);
+        }
+    };
+
+    private void requestInitiation(Peer peer, boolean retry) {
         if (peer.removed || closed) {
             return;
         }
@@ -817,8 +839,7 @@ public final class WireGuardLink implements LinkEndpoint, PeerTimers.Actions {
     }
 
     /** An empty transport message, unless data waits to go anyway (wireguard-go's SendKeepalive). */
-    @Override
-    public void sendKeepalive(Peer peer) {
+    private void sendKeepalive(Peer peer) {
         if (peer.removed || closed) {
             return;
         }
@@ -840,14 +861,8 @@ public final class WireGuardLink implements LinkEndpoint, PeerTimers.Actions {
         sendPath.enqueue(peer, k, counter, null, false);
     }
 
-    @Override
-    public void handshakeGaveUp(Peer peer) {
-        dropStaged(peer);
-    }
-
     /** Nothing derived for 3 × REJECT_AFTER_TIME: every key of the peer is zeroed and forgotten. */
-    @Override
-    public void zeroKeyMaterial(Peer peer) {
+    private void zeroKeyMaterial(Peer peer) {
         retire(peer.keypairs.clear());
         forgetHandshake(peer);
     }

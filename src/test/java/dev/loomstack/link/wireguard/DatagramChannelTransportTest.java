@@ -62,4 +62,16 @@ class DatagramChannelTransportTest {
         return new WireGuardPeerConfig(id.publicKey(), Optional.empty(), Optional.ofNullable(endpoint),
                 List.of(IpPrefix.host(inside)), Duration.ZERO);
     }
+
+    @Test
+    void anEndpointOfTheOtherFamilyIsASendErrorNotACrash() throws Exception {
+        DatagramChannelTransport v4only = DatagramChannelTransport.bind(new InetSocketAddress(InetAddress.getByName("127.0.0.1"), 0));
+        try {
+            var e = org.junit.jupiter.api.Assertions.assertThrows(java.io.IOException.class,
+                    () -> v4only.send(java.nio.ByteBuffer.wrap(new byte[8]), new InetSocketAddress(InetAddress.getByName("::1"), 9)));
+            org.junit.jupiter.api.Assertions.assertTrue(e.getMessage().startsWith("cannot send to"), e.getMessage());
+        } finally {
+            v4only.close();
+        }
+    }
 }
