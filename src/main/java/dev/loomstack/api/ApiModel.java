@@ -217,8 +217,13 @@ public final class ApiModel {
             @Schema(example = "51820", description = "The UDP port WireGuard listens on") int listenPort,
             List<WireGuardPeerView> peers) {
         static WireGuardView of(WireGuardStatus s, NetworkMap map) {
+            // Names by key, built once: a netmap may hold thousands of peers.
+            java.util.Map<WireGuardKey, String> names = new java.util.HashMap<>();
+            if (map != null) {
+                map.peers().forEach(n -> n.wireGuard().ifPresent(w -> names.put(w.publicKey(), n.name())));
+            }
             return new WireGuardView(s.publicKey().toBase64(), s.listenPort(),
-                    s.peers().stream().map(p -> WireGuardPeerView.of(p, map)).toList());
+                    s.peers().stream().map(p -> WireGuardPeerView.of(p, names.get(p.publicKey()))).toList());
         }
     }
 
@@ -238,10 +243,7 @@ public final class ApiModel {
             @Schema(example = "25", description = "Seconds between keepalives when idle; 0: off") long persistentKeepalive,
             @Schema(description = "Whether the peer has a pre-shared key (the key itself is never shown)")
             boolean presharedKey) {
-        static WireGuardPeerView of(WireGuardStatus.Peer p, NetworkMap map) {
-            String name = map == null ? null : map.peers().stream()
-                    .filter(n -> n.wireGuard().map(w -> w.publicKey().equals(p.publicKey())).orElse(false))
-                    .map(Node::name).findFirst().orElse(null);
+        static WireGuardPeerView of(WireGuardStatus.Peer p, String name) {
             return new WireGuardPeerView(p.publicKey().toBase64(), name, p.endpoint().map(ApiModel::hostPort).orElse(null),
                     p.latestHandshake().map(java.time.Instant::toString).orElse(null), p.receivedBytes(), p.sentBytes(),
                     p.allowedIps().stream().map(IpPrefix::toString).toList(), p.persistentKeepalive().toSeconds(),
