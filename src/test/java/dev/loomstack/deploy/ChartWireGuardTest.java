@@ -235,4 +235,29 @@ class ChartWireGuardTest {
         assertTrue(ports.stream().noneMatch(p -> "UDP".equals(p.get("protocol"))));
         assertEquals(List.of(), get(find(docs, "NetworkPolicy", FULLNAME), "spec", "ingress"));
     }
+
+    /** What `helm install` prints (NOTES.txt), rendered client-side as a dry run. */
+    static String installNotes(String values) throws Exception {
+        java.nio.file.Path file = java.nio.file.Files.createTempFile("loomstack-values", ".yaml");
+        try {
+            java.nio.file.Files.writeString(file, values);
+            return new com.marcnuri.helm.Helm(ChartRender.CHART).install().withName(ChartRender.RELEASE)
+                    .withNamespace(ChartRender.NAMESPACE).clientOnly().dryRun().withValuesFile(file).call().getOutput();
+        } finally {
+            java.nio.file.Files.deleteIfExists(file);
+        }
+    }
+
+    @Test
+    void theInstallNotesNameTheRestrictedLevelAndTheServiceThePeersReach() throws Exception {
+        String wg = installNotes(WIREGUARD);
+        assertTrue(wg.contains("pod-security.kubernetes.io/enforce=restricted"), wg);
+        assertTrue(wg.contains("svc/" + SERVICE + " (LoadBalancer, UDP 51820)"), wg);
+        assertTrue(wg.contains("generated once into the state volume"), wg);
+        assertTrue(wg.contains("The WireGuard port (UDP 51820) is open to any source."), wg);
+        String tun = installNotes("adminToken:\n  value: chosen-token-0123456789\n");
+        assertTrue(tun.contains("pod-security.kubernetes.io/enforce=privileged"), tun);
+        assertTrue(tun.contains("must route the tailnet's packets into loomstack0"), tun);
+        assertFalse(tun.contains("WireGuard port"), tun);
+    }
 }
