@@ -47,7 +47,7 @@ final class PodSecurityStandards {
 
     /** Every violation of {@code level} (restricted includes baseline); empty when the pod is admitted. */
     static List<Violation> violations(Map<String, Object> podMetadata, Map<String, Object> podSpec, Level level) {
-        var c = new Checker(podMetadata == null ? Map.of() : podMetadata, podSpec);
+        var c = new Checker(podMetadata == null ? Map.of() : podMetadata, podSpec, level);
         c.baseline();
         if (level == Level.RESTRICTED) {
             c.restricted();
@@ -65,11 +65,13 @@ final class PodSecurityStandards {
         final Map<String, Object> metadata;
         final Map<String, Object> spec;
         final Map<String, Object> podSc;
+        final Level level;
         final List<Violation> violations = new ArrayList<>();
 
-        Checker(Map<String, Object> metadata, Map<String, Object> spec) {
+        Checker(Map<String, Object> metadata, Map<String, Object> spec, Level level) {
             this.metadata = metadata;
             this.spec = spec;
+            this.level = level;
             Map<String, Object> sc = get(spec, "securityContext");
             this.podSc = sc == null ? Map.of() : sc;
         }
@@ -133,8 +135,8 @@ final class PodSecurityStandards {
                     }
                 }
             });
-            // HostPath volumes.
-            for (Map<String, Object> v : volumes()) {
+            // HostPath volumes (at restricted, restrictedVolumes takes this check's place, as in the controller).
+            for (Map<String, Object> v : level == Level.RESTRICTED ? List.<Map<String, Object>>of() : volumes()) {
                 if (v.containsKey("hostPath")) {
                     fail("hostPathVolumes", "volume " + v.get("name") + " is a hostPath");
                 }

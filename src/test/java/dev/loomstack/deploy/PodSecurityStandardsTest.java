@@ -108,7 +108,7 @@ class PodSecurityStandardsTest {
                 restrictedOnly("capabilities not dropped", p -> containerSc(p).remove("capabilities"),
                         "capabilities_restricted"),
                 change("a hostPath volume", p -> addVolume(p, Map.of("name", "dev", "hostPath", Map.of("path", "/dev"))),
-                        Set.of("hostPathVolumes"), Set.of("hostPathVolumes", "restrictedVolumes")),
+                        Set.of("hostPathVolumes"), Set.of("restrictedVolumes")),
                 restrictedOnly("an nfs volume", p -> addVolume(p, Map.of("name", "share",
                         "nfs", Map.of("server", "192.0.2.1", "path", "/"))), "restrictedVolumes"),
                 allowed("a projected volume", p -> addVolume(p, Map.of("name", "token", "projected",
