@@ -5,6 +5,7 @@ import dev.loomstack.api.ApiModel.LimitsView;
 import dev.loomstack.api.ApiModel.NetmapApplied;
 import dev.loomstack.api.ApiModel.NetmapView;
 import dev.loomstack.api.ApiModel.WhoisView;
+import dev.loomstack.api.ApiModel.WireGuardView;
 import dev.loomstack.packet.IpAddress;
 import io.swagger.v3.oas.annotations.Operation;
 import io.swagger.v3.oas.annotations.Parameter;
@@ -28,7 +29,7 @@ import org.springframework.web.bind.annotation.RequestMapping;
 import org.springframework.web.bind.annotation.RequestParam;
 import org.springframework.web.bind.annotation.RestController;
 
-/** The admin API: netmap, limits, flows and whois under {@code /api/v1}. */
+/** The admin API: netmap, WireGuard, limits, flows and whois under {@code /api/v1}. */
 @RestController
 @Validated
 @RequestMapping(path = "/api/v1", produces = MediaType.APPLICATION_JSON_VALUE)
@@ -67,6 +68,17 @@ public class AdminController {
     @ApiResponse(responseCode = "200", description = "The map")
     public NetmapView getNetmap() {
         return service.netmap();
+    }
+
+    @GetMapping("/wireguard")
+    @Operation(summary = "The WireGuard link, as wg show reports it",
+            description = "This router's public key and UDP port, and per configured peer: its endpoint, latest "
+                    + "handshake, bytes received and sent, allowed IPs, keepalive and whether it has a pre-shared key.")
+    @ApiResponse(responseCode = "200", description = "The link")
+    @ApiResponse(responseCode = "409", description = "The router does not run on a WireGuard link (loomstack.link is not wireguard)",
+            content = @Content(mediaType = "application/problem+json", schema = @Schema(implementation = ApiProblem.class)))
+    public WireGuardView getWireGuard() {
+        return service.wireGuard();
     }
 
     @GetMapping("/limits")
@@ -148,6 +160,13 @@ public class AdminController {
         InvalidParameterException(String field, String message) {
             super(message);
             this.field = field;
+        }
+    }
+
+    /** The link is not WireGuard, so there is no WireGuard state to report. */
+    static final class NotWireGuardException extends RuntimeException {
+        NotWireGuardException() {
+            super("the router's link is not WireGuard (loomstack.link is not wireguard)");
         }
     }
 

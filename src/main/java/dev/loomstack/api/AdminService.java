@@ -6,6 +6,7 @@ import dev.loomstack.api.ApiModel.LimitsView;
 import dev.loomstack.api.ApiModel.NetmapApplied;
 import dev.loomstack.api.ApiModel.NetmapView;
 import dev.loomstack.api.ApiModel.WhoisView;
+import dev.loomstack.api.ApiModel.WireGuardView;
 import dev.loomstack.config.StateStore;
 import dev.loomstack.engine.FlowInfo;
 import dev.loomstack.engine.InFlightLimits;
@@ -66,12 +67,18 @@ public class AdminService {
                     .addKeyValue("added", texts(change.added())).addKeyValue("removed", texts(change.removed()))
                     .addKeyValue("at", clock.instant().toString())
                     .log("netmap applied by {}: added {}, removed {}", who, change.added(), change.removed());
-            return NetmapApplied.of(change);
+            return NetmapApplied.of(change, router.wireGuardPublicKey());
         }
     }
 
     public NetmapView netmap() {
-        return NetmapView.of(router.netmap());
+        return NetmapView.of(router.netmap(), router.wireGuardPublicKey());
+    }
+
+    /** What {@code wg show} reports; {@link AdminController.NotWireGuardException} when the link is not WireGuard. */
+    public WireGuardView wireGuard() {
+        return router.wireGuardStatus().map(s -> WireGuardView.of(s, router.netmap()))
+                .orElseThrow(AdminController.NotWireGuardException::new);
     }
 
     public LimitsView limits() {

@@ -2,6 +2,7 @@ package dev.loomstack.api;
 
 import dev.loomstack.api.ApiProblem.FieldProblem;
 import dev.loomstack.config.StackNotRunningException;
+import dev.loomstack.engine.NetworkMap;
 import jakarta.validation.ConstraintViolationException;
 import java.util.ArrayList;
 import java.util.Comparator;
@@ -53,6 +54,9 @@ public class ProblemAdvice extends ResponseEntityExceptionHandler {
 
     /** {@code isPerClientWithinGlobal} reads as the field it is about. */
     private static String field(String path) {
+        if (path.endsWith(".wireGuardKeyed")) {
+            return path.substring(0, path.length() - "wireGuardKeyed".length()) + "publicKey";
+        }
         return switch (path) {
             case "perClientWithinGlobal" -> "maxInFlightPerClient";
             case "selfAddressed" -> "selfNode.addresses";
@@ -132,6 +136,18 @@ public class ProblemAdvice extends ResponseEntityExceptionHandler {
     ResponseEntity<ProblemDetail> notRunning(StackNotRunningException e) {
         return ResponseEntity.status(HttpStatus.SERVICE_UNAVAILABLE)
                 .body(problem(HttpStatus.SERVICE_UNAVAILABLE, e.getMessage(), null));
+    }
+
+    /** A netmap the engine refuses (a duplicate key, an endpoint that does not resolve, a missing pre-shared key file). */
+    @ExceptionHandler(NetworkMap.InvalidException.class)
+    ResponseEntity<ProblemDetail> invalidNetmap(NetworkMap.InvalidException e) {
+        List<FieldProblem> errors = List.of(new FieldProblem(e.field(), e.reason()));
+        return ResponseEntity.badRequest().body(problem(HttpStatus.BAD_REQUEST, summary(errors), errors));
+    }
+
+    @ExceptionHandler(AdminController.NotWireGuardException.class)
+    ResponseEntity<ProblemDetail> notWireGuard(AdminController.NotWireGuardException e) {
+        return ResponseEntity.status(HttpStatus.CONFLICT).body(problem(HttpStatus.CONFLICT, e.getMessage(), null));
     }
 
     @ExceptionHandler(IllegalArgumentException.class)

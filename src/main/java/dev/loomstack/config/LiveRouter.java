@@ -8,6 +8,8 @@ import dev.loomstack.engine.Netstack;
 import dev.loomstack.engine.NetworkMap;
 import dev.loomstack.engine.RouterControl;
 import dev.loomstack.engine.Whois;
+import dev.loomstack.link.wireguard.WireGuardKey;
+import dev.loomstack.link.wireguard.WireGuardStatus;
 import java.net.InetSocketAddress;
 import java.util.List;
 import java.util.Map;
@@ -68,6 +70,16 @@ final class LiveRouter implements RouterControl {
     public EngineStats engineStats() {
         Netstack n = lifecycle.netstack();
         return n == null ? null : n.engineStats();
+    }
+
+    @Override
+    public Optional<WireGuardStatus> wireGuardStatus() {
+        return engine().wireGuardStatus();
+    }
+
+    @Override
+    public Optional<WireGuardKey> wireGuardPublicKey() {
+        return engine().wireGuardPublicKey();
     }
 
     @Override

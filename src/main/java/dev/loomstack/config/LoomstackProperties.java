@@ -5,6 +5,7 @@ import dev.loomstack.engine.HeapPressure;
 import dev.loomstack.engine.HostPortGuard;
 import dev.loomstack.engine.InFlightLimits;
 import dev.loomstack.engine.TcpFlowForwarder;
+import dev.loomstack.link.wireguard.WireGuardSettings;
 import dev.loomstack.packet.IpAddress;
 import dev.loomstack.packet.IpPrefix;
 import dev.loomstack.tcp.CongestionControlAlgorithm;
@@ -33,12 +34,15 @@ import org.springframework.validation.annotation.Validated;
  * metadata the build generates (IDE completion).
  *
  * @param link            What the stack runs on: "tun" (the default), the TUN device of loomstack.tun;
- *                        "memory", a link to nothing, so the whole service runs without a device
- *                        and no packet reaches it (the image build's AOT training run, tests).
+ *                        "wireguard", WireGuard spoken over the UDP port of loomstack.wireguard, the
+ *                        netmap's peers its peers (no device, no privilege); "memory", a link to
+ *                        nothing, so the whole service runs without a device and no packet reaches
+ *                        it (the image build's AOT training run, tests).
  * @param exitWhenReady   Whether to stop gracefully as soon as the service is ready and exit with
  *                        code 0, as on SIGTERM (the image build's AOT training run records start and
  *                        stop so).
  * @param tun             The TUN device.
+ * @param wireguard       The WireGuard link (loomstack.link=wireguard).
  * @param selfAddresses   This node's own addresses as prefixes ("100.64.0.1/32"): the stack answers
  *                        for them from boot until a netmap says otherwise. A malformed prefix, or
  *                        one with host bits set, fails the boot naming the property.
@@ -64,6 +68,7 @@ public record LoomstackProperties(
         @NotNull @DefaultValue("tun") LinkKind link,
         @DefaultValue("false") boolean exitWhenReady,
         @Valid @NotNull @DefaultValue Tun tun,
+        @Valid @NotNull @DefaultValue Wireguard wireguard,
         @NotEmpty @DefaultValue({DEFAULT_SELF_V4, DEFAULT_SELF_V6}) List<@NotNull IpPrefix> selfAddresses,
         @Valid @NotNull @DefaultValue Tcp tcp,
         @Valid @NotNull @DefaultValue Limits limits,
@@ -86,8 +91,44 @@ public record LoomstackProperties(
     public enum LinkKind {
         /** The TUN device {@code loomstack.tun.name}: the router. */
         TUN,
+        /** WireGuard over the UDP port {@code loomstack.wireguard.listen-port}: no device, no privilege. */
+        WIREGUARD,
         /** A link to nothing: the whole service runs, no packet reaches it, nothing is needed from the host. */
         MEMORY
+    }
+
+    /**
+     * The WireGuard link.
+     *
+     * @param listenPort       The UDP port WireGuard listens on (all addresses), 1-65535.
+     * @param privateKeyFile   A file holding this router's WireGuard private key as wg genkey prints it
+     *                         (base64), such as a mounted Kubernetes Secret. Unset, the key is
+     *                         generated once into wireguard.key in the state directory (mode 0600).
+     * @param mtu              The MTU of the IP packets carried inside the tunnel, 1280 (IPv6's
+     *                         minimum, Tailscale's) to 65455.
+     * @param presharedKeyDir  The directory where the netmap's presharedKey references are looked up
+     *                         (one file per key, base64 as wg genpsk prints it; a mounted Kubernetes
+     *                         Secret, say). Unset, preshared-keys in the state directory.
+     */
+    public record Wireguard(
+            @Min(1) @Max(MAX_PORT) @DefaultValue("" + WireGuardSettings.DEFAULT_LISTEN_PORT) int listenPort,
+            Path privateKeyFile,
+            @Min(MIN_MTU) @Max(MAX_MTU) @DefaultValue("" + WireGuardSettings.DEFAULT_MTU) int mtu,
+            Path presharedKeyDir) {
+        public static final int MAX_PORT = 65_535;
+        /** IPv6 requires every link to carry 1280-byte packets (RFC 8200 section 5). */
+        public static final int MIN_MTU = 1280;
+        /** A 65535-byte UDP datagram less WireGuard's 32 bytes of header and tag and the outer IPv6 and UDP headers. */
+        public static final int MAX_MTU = 65_455;
+        /** The generated private key's file in the state directory. */
+        public static final String KEY_FILE_NAME = "wireguard.key";
+        /** The default pre-shared key directory in the state directory. */
+        public static final String PRESHARED_KEY_DIR_NAME = "preshared-keys";
+
+        /** The pre-shared key directory: as configured, else {@code <stateDir>/preshared-keys}. */
+        public Path presharedKeyDirIn(Path stateDir) {
+            return presharedKeyDir != null ? presharedKeyDir : stateDir.resolve(PRESHARED_KEY_DIR_NAME);
+        }
     }
 
     /**

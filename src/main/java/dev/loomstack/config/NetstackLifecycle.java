@@ -3,10 +3,15 @@ package dev.loomstack.config;
 import dev.loomstack.engine.Netstack;
 import dev.loomstack.engine.NetworkMap;
 import dev.loomstack.link.LinkEndpoint;
+import dev.loomstack.link.LinkUnavailableException;
 import dev.loomstack.link.MemoryLink;
 import dev.loomstack.link.TunLink;
+import dev.loomstack.link.wireguard.WireGuardKey;
+import dev.loomstack.link.wireguard.WireGuardLink;
+import dev.loomstack.link.wireguard.WireGuardSettings;
 import dev.loomstack.packet.PacketBufferPool;
 import dev.loomstack.tcp.TcpSettings;
+import java.net.InetSocketAddress;
 import java.time.Duration;
 import java.util.HashSet;
 import java.util.Set;
@@ -17,8 +22,8 @@ import org.springframework.boot.web.server.context.WebServerApplicationContext;
 import org.springframework.context.SmartLifecycle;
 
 /**
- * Opens the TUN device and runs the {@link Netstack} on it for as long as the application context
- * lives: started after every bean is ready (re-applying the persisted netmap and limits), stopped
+ * Opens the link (the TUN device, or the WireGuard link's UDP port) and runs the {@link Netstack} on
+ * it for as long as the application context lives: started after every bean is ready (re-applying the persisted netmap and limits), stopped
  * gracefully when the context closes (new flows refused, open ones given the drain time, then the
  * device removed).
  *
@@ -75,14 +80,19 @@ public final class NetstackLifecycle implements SmartLifecycle {
                     .withProcessing(properties.processLocalIps(), properties.processSubnets())
                     .withDnsUpstreams(properties.dns().resolve())
                     .withDeniedHostPorts(deniedHostPorts())
-                    .withDialTimeout(properties.tcp().forward().dialTimeoutOrDefault()));
+                    .withDialTimeout(properties.tcp().forward().dialTimeoutOrDefault())
+                    .withPresharedKeyDir(properties.wireguard().presharedKeyDirIn(properties.stateDir())));
             n.onLinkLost(onLinkLost);
             n.start();
             LOG.info("ports of this host refused from the TUN by every path: {}",
                     n.deniedHostPorts().stream().sorted().map(String::valueOf).toList());
             NetworkMap map = saved.netmap();
             if (map != null) {
-                n.applyNetmap(map);
+                try {
+                    n.applyNetmap(map);
+                } catch (NetworkMap.InvalidException refused) {
+                    throw new SavedNetmapRefusedException(state.file(), refused);
+                }
                 LOG.info("re-applied the netmap saved in {}", state.file());
             }
             StateStore.SavedLimits limits = saved.limits();
@@ -100,11 +110,30 @@ public final class NetstackLifecycle implements SmartLifecycle {
         LoomstackProperties.Tun tun = properties.tun();
         return switch (properties.link()) {
             case TUN -> TunLink.open(tun.name(), tun.mtu(), PacketBufferPool.forMtu(tun.mtu(), LINK_POOL), tun.offload());
+            case WIREGUARD -> openWireGuard(properties.wireguard());
             case MEMORY -> {
                 LOG.info("loomstack.link=memory: no device; the stack runs on a link that nothing reaches");
                 yield MemoryLink.unconnected(tun.mtu());
             }
         };
+    }
+
+    /**
+     * The WireGuard link on {@code loomstack.wireguard.listen-port} of every address, with the key of
+     * {@link WireGuardKeyFile}: no device and no privilege needed.
+     */
+    private LinkEndpoint openWireGuard(LoomstackProperties.Wireguard wg) {
+        WireGuardKey key = WireGuardKeyFile.resolve(wg.privateKeyFile(), properties.stateDir());
+        WireGuardLink link;
+        try {
+            link = WireGuardLink.open(new WireGuardSettings(key, new InetSocketAddress(wg.listenPort()), wg.mtu()),
+                    PacketBufferPool.forMtu(wg.mtu(), LINK_POOL));
+        } catch (LinkUnavailableException e) {
+            throw new WireGuardListenException(wg.listenPort(), e);
+        }
+        LOG.info("loomstack.link=wireguard: listening on UDP port {} with public key {}", link.listenPort(),
+                link.publicKey());
+        return link;
     }
 
     /** The service's own HTTP ports and the operator's {@code loomstack.deny-host-ports}. */

@@ -96,6 +96,9 @@ public final class StateStore {
             return value;
         } catch (JacksonException e) {
             throw new CorruptStateException(document, e.getOriginalMessage());
+        } catch (IllegalArgumentException e) {
+            // A netmap the engine would refuse, its field named (NetworkMap.InvalidException).
+            throw new CorruptStateException(document, e.getMessage());
         } catch (IOException e) {
             throw new CorruptStateException(document, e.getMessage());
         }

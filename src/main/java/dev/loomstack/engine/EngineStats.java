@@ -1,6 +1,7 @@
 package dev.loomstack.engine;
 
 import dev.loomstack.link.LinkStats;
+import dev.loomstack.link.wireguard.WireGuardStats;
 import dev.loomstack.stack.StatCounter;
 import dev.loomstack.stack.Stats;
 import java.util.ArrayList;
@@ -55,6 +56,15 @@ public final class EngineStats {
 
     private static Def processWide(String key, String description, LongSupplier reader) {
         return new Def(new Figure(key, Kind.PROCESS_COUNTER, description), n -> reader, reader);
+    }
+
+    /**
+     * A counter of the WireGuard link ({@link WireGuardStats}); zero on any other link, so that the
+     * keys are the same whatever the link (they are known before an engine runs).
+     */
+    private static Def wireGuard(String key, String description, Function<WireGuardStats, StatCounter> which) {
+        return counter(key, description + " (0 on a link that is not WireGuard)",
+                n -> which.apply(n.wireGuardStats())::value);
     }
 
     private static LongSupplier link(Netstack n, Function<LinkStats, LongAdder> which) {
@@ -160,7 +170,40 @@ public final class EngineStats {
             gauge("gauge_heap_pressure", "1 while the heap is under pressure and new forwarded flows are refused, "
                     + "0 otherwise", n -> () -> n.heapPressure.high() ? 1 : 0),
             gauge("gauge_tcp_forward_copy_buffers", "Pooled 64 KiB copy buffers forwarded TCP flows hold now (only "
-                    + "flows moving data hold one)", n -> () -> n.tcpFlows.buffers().inUse()));
+                    + "flows moving data hold one)", n -> () -> n.tcpFlows.buffers().inUse()),
+            wireGuard("counter_wireguard_handshakes_sent", "WireGuard handshake initiations and responses sent",
+                    s -> s.handshakesSent),
+            wireGuard("counter_wireguard_handshakes_received", "WireGuard handshake initiations and responses "
+                    + "received that authenticated and were taken", s -> s.handshakesReceived),
+            wireGuard("counter_wireguard_handshakes_failed", "WireGuard handshake messages received and refused (bad "
+                    + "mac1, failed decryption, unknown peer, replayed timestamp, initiation flood)",
+                    s -> s.handshakesFailed),
+            wireGuard("counter_wireguard_cookie_replies_sent", "WireGuard cookie replies sent because the link was "
+                    + "under load", s -> s.cookieRepliesSent),
+            wireGuard("counter_wireguard_cookie_replies_received", "WireGuard cookie replies received from peers "
+                    + "under load and taken", s -> s.cookieRepliesReceived),
+            wireGuard("counter_wireguard_packets_replayed", "WireGuard transport packets dropped as replays or as "
+                    + "too old for the replay window", s -> s.packetsReplayed),
+            wireGuard("counter_wireguard_packets_invalid", "WireGuard packets dropped as malformed, of an unknown "
+                    + "type or receiver index, or failing authentication", s -> s.packetsInvalid),
+            wireGuard("counter_wireguard_source_mismatch", "Decrypted packets dropped because their inner source is "
+                    + "outside the sending peer's addresses and allowed IPs (cryptokey routing)", s -> s.sourceMismatch),
+            wireGuard("counter_wireguard_no_peer", "Packets to tailnet peers dropped because no WireGuard peer's "
+                    + "addresses or allowed IPs contain the destination", s -> s.noPeer),
+            wireGuard("counter_wireguard_send_dropped", "Packets to a WireGuard peer dropped because it had no "
+                    + "session yet and its queue was full, or no endpoint", s -> s.sendDropped),
+            wireGuard("counter_wireguard_received_bytes", "Bytes of authenticated WireGuard transport messages "
+                    + "received (outer UDP payloads, keepalives included)", s -> s.receivedBytes),
+            wireGuard("counter_wireguard_received_packets", "Authenticated WireGuard transport messages received "
+                    + "(keepalives included)", s -> s.receivedPackets),
+            wireGuard("counter_wireguard_sent_bytes", "Bytes of WireGuard transport messages sent (outer UDP "
+                    + "payloads, keepalives included)", s -> s.sentBytes),
+            wireGuard("counter_wireguard_sent_packets", "WireGuard transport messages sent (keepalives included)",
+                    s -> s.sentPackets),
+            wireGuard("counter_wireguard_keepalives_sent", "WireGuard keepalives (empty transport messages) sent",
+                    s -> s.keepalivesSent),
+            gauge("gauge_wireguard_peers_with_session", "WireGuard peers holding a session usable now (0 on a link "
+                    + "that is not WireGuard)", n -> n::wireGuardPeersWithSession));
 
     private static final List<Figure> FIGURES;
 

@@ -6,6 +6,10 @@ import dev.loomstack.dns.MagicDnsServer;
 import dev.loomstack.ip.IpStack;
 import dev.loomstack.ip.Reassembler;
 import dev.loomstack.link.LinkEndpoint;
+import dev.loomstack.link.wireguard.WireGuardKey;
+import dev.loomstack.link.wireguard.WireGuardLink;
+import dev.loomstack.link.wireguard.WireGuardStats;
+import dev.loomstack.link.wireguard.WireGuardStatus;
 import dev.loomstack.net.TcpConn;
 import dev.loomstack.net.UdpConn;
 import dev.loomstack.packet.Bytes;
@@ -59,6 +63,8 @@ public final class Netstack implements RouterControl, AutoCloseable {
      * global in-flight limit ({@code forward_max_in_flight_drop}), over every engine in the process.
      */
     static final ProcessWideCounter FORWARD_DROPPED_ATTEMPTS = new ProcessWideCounter();
+    /** What the WireGuard figures read on a link that is not WireGuard: zeros. */
+    private static final WireGuardStats NO_WIREGUARD = new WireGuardStats();
 
     private final LinkEndpoint link;
     final InjectRouter injector;
@@ -98,6 +104,9 @@ public final class Netstack implements RouterControl, AutoCloseable {
     final HeapPressure heapPressure;
     final TcpFlowForwarder tcpFlows;
     private final EngineStats engineStats;
+    /** The link as a WireGuard link and the netmap's mapping onto it; both null on any other link. */
+    private final WireGuardLink wireGuard;
+    private final WireGuardPeers wireGuardPeers;
     private volatile boolean draining;
     private volatile boolean started;
     private volatile boolean closed;
@@ -117,11 +126,13 @@ public final class Netstack implements RouterControl, AutoCloseable {
      * @param dialTimeout          how long an upstream TCP dial may take
      * @param heapPressurePercent  the heap in use after a collection, in percent of the maximum heap,
      *                             past which new forwarded flows are refused (see {@link HeapPressure})
+     * @param presharedKeyDir      on a {@link WireGuardLink}: the directory where the netmap's
+     *                             {@code presharedKey} references are looked up; null: none may be used
      */
     public record Options(List<IpPrefix> selfAddresses, int reassemblyMemoryCap, TcpSettings tcp,
                           InFlightLimits limits, boolean processLocalIps, boolean processSubnets,
                           List<InetSocketAddress> dnsUpstreams, Set<Integer> deniedHostPorts, Duration dialTimeout,
-                          int heapPressurePercent) {
+                          int heapPressurePercent, Path presharedKeyDir) {
         public Options {
             selfAddresses = List.copyOf(selfAddresses);
             Objects.requireNonNull(tcp, "tcp settings");
@@ -140,42 +151,47 @@ public final class Netstack implements RouterControl, AutoCloseable {
         public static Options defaults(List<IpPrefix> selfAddresses) {
             return new Options(selfAddresses, Reassembler.DEFAULT_MEMORY_CAP, TcpSettings.defaults(), null, true,
                     true, MagicDns.systemResolvers(Path.of("/etc/resolv.conf")), Set.of(),
-                    TcpFlowForwarder.DEFAULT_DIAL_TIMEOUT, HeapPressure.DEFAULT_PERCENT);
+                    TcpFlowForwarder.DEFAULT_DIAL_TIMEOUT, HeapPressure.DEFAULT_PERCENT, null);
         }
 
         public Options withTcp(TcpSettings t) {
             return new Options(selfAddresses, reassemblyMemoryCap, t, limits, processLocalIps, processSubnets,
-                    dnsUpstreams, deniedHostPorts, dialTimeout, heapPressurePercent);
+                    dnsUpstreams, deniedHostPorts, dialTimeout, heapPressurePercent, presharedKeyDir);
         }
 
         public Options withLimits(InFlightLimits l) {
             return new Options(selfAddresses, reassemblyMemoryCap, tcp, l, processLocalIps, processSubnets,
-                    dnsUpstreams, deniedHostPorts, dialTimeout, heapPressurePercent);
+                    dnsUpstreams, deniedHostPorts, dialTimeout, heapPressurePercent, presharedKeyDir);
         }
 
         public Options withProcessing(boolean localIps, boolean subnets) {
             return new Options(selfAddresses, reassemblyMemoryCap, tcp, limits, localIps, subnets, dnsUpstreams,
-                    deniedHostPorts, dialTimeout, heapPressurePercent);
+                    deniedHostPorts, dialTimeout, heapPressurePercent, presharedKeyDir);
         }
 
         public Options withDnsUpstreams(List<InetSocketAddress> upstreams) {
             return new Options(selfAddresses, reassemblyMemoryCap, tcp, limits, processLocalIps, processSubnets,
-                    upstreams, deniedHostPorts, dialTimeout, heapPressurePercent);
+                    upstreams, deniedHostPorts, dialTimeout, heapPressurePercent, presharedKeyDir);
         }
 
         public Options withDeniedHostPorts(Set<Integer> ports) {
             return new Options(selfAddresses, reassemblyMemoryCap, tcp, limits, processLocalIps, processSubnets,
-                    dnsUpstreams, ports, dialTimeout, heapPressurePercent);
+                    dnsUpstreams, ports, dialTimeout, heapPressurePercent, presharedKeyDir);
         }
 
         public Options withHeapPressurePercent(int percent) {
             return new Options(selfAddresses, reassemblyMemoryCap, tcp, limits, processLocalIps, processSubnets,
-                    dnsUpstreams, deniedHostPorts, dialTimeout, percent);
+                    dnsUpstreams, deniedHostPorts, dialTimeout, percent, presharedKeyDir);
         }
 
         public Options withDialTimeout(Duration timeout) {
             return new Options(selfAddresses, reassemblyMemoryCap, tcp, limits, processLocalIps, processSubnets,
-                    dnsUpstreams, deniedHostPorts, timeout, heapPressurePercent);
+                    dnsUpstreams, deniedHostPorts, timeout, heapPressurePercent, presharedKeyDir);
+        }
+
+        public Options withPresharedKeyDir(Path dir) {
+            return new Options(selfAddresses, reassemblyMemoryCap, tcp, limits, processLocalIps, processSubnets,
+                    dnsUpstreams, deniedHostPorts, dialTimeout, heapPressurePercent, dir);
         }
     }
 
@@ -214,6 +230,14 @@ public final class Netstack implements RouterControl, AutoCloseable {
         stack.setInboundFilter(this::shouldProcessInbound);
         stack.setEchoPolicy(this::onEchoRequest);
         link.onLoss(cause -> linkLosses.increment());
+        if (link instanceof WireGuardLink wg) {
+            this.wireGuard = wg;
+            this.wireGuardPeers = new WireGuardPeers(wg.publicKey(), options.presharedKeyDir(),
+                    WireGuardPeer.Endpoint.Resolver.SYSTEM);
+        } else {
+            this.wireGuard = null;
+            this.wireGuardPeers = null;
+        }
         this.engineStats = new EngineStats(this);
     }
 
@@ -412,12 +436,19 @@ public final class Netstack implements RouterControl, AutoCloseable {
     /**
      * Tailscale's {@code UpdateNetstackIPs}: registers the self addresses (and, when subnets are
      * processed, the advertised routes), removes what the new map dropped, swaps the local address
-     * set atomically and rebuilds the MagicDNS zone.
+     * set atomically and rebuilds the MagicDNS zone. On a WireGuard link, the peers are configured
+     * first (see {@link WireGuardPeers}): a peer that cannot be configured (an endpoint that does not
+     * resolve, a missing pre-shared key file, this router's own key) throws
+     * {@link NetworkMap.InvalidException} before anything changed.
      */
     @Override
     public NetmapChange applyNetmap(NetworkMap map) {
         Objects.requireNonNull(map, "map");
         synchronized (netmapLock) {
+            if (wireGuard != null) {
+                // Unchanged peers keep their sessions: the link diffs the whole list by key.
+                wireGuard.configure(wireGuardPeers.configsOf(map));
+            }
             Set<IpPrefix> next = new LinkedHashSet<>(map.selfNode().addresses());
             if (options.processSubnets()) {
                 next.addAll(map.selfNode().allowedIPs());
@@ -490,6 +521,28 @@ public final class Netstack implements RouterControl, AutoCloseable {
             }
         }
         return null;
+    }
+
+    /** The link's WireGuard status ({@code wg show}), or empty when the link is not WireGuard. */
+    @Override
+    public Optional<WireGuardStatus> wireGuardStatus() {
+        return wireGuard == null ? Optional.empty() : Optional.of(wireGuard.status());
+    }
+
+    /** This router's WireGuard public key, or empty when the link is not WireGuard. */
+    @Override
+    public Optional<WireGuardKey> wireGuardPublicKey() {
+        return wireGuard == null ? Optional.empty() : Optional.of(wireGuard.publicKey());
+    }
+
+    /** The WireGuard link's counters; on any other link, counters that stay zero. */
+    WireGuardStats wireGuardStats() {
+        return wireGuard == null ? NO_WIREGUARD : wireGuard.wireGuardStats();
+    }
+
+    /** Peers of the WireGuard link holding a usable session now; 0 on any other link. */
+    int wireGuardPeersWithSession() {
+        return wireGuard == null ? 0 : wireGuard.peersWithSession();
     }
 
     /** Every key {@link #expvar()} reports, known before any engine runs. */

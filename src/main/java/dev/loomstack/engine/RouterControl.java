@@ -1,5 +1,7 @@
 package dev.loomstack.engine;
 
+import dev.loomstack.link.wireguard.WireGuardKey;
+import dev.loomstack.link.wireguard.WireGuardStatus;
 import java.net.InetSocketAddress;
 import java.util.List;
 import java.util.Map;
@@ -31,6 +33,16 @@ public interface RouterControl {
      */
     default EngineStats engineStats() {
         return null;
+    }
+
+    /** What {@code wg show} reports of the WireGuard link, or empty when the link is not WireGuard. */
+    default Optional<WireGuardStatus> wireGuardStatus() {
+        return Optional.empty();
+    }
+
+    /** This router's WireGuard public key, or empty when the link is not WireGuard. */
+    default Optional<WireGuardKey> wireGuardPublicKey() {
+        return Optional.empty();
     }
 
     /** True when the link is up and serving. */

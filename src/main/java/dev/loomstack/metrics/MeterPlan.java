@@ -31,7 +31,9 @@ final class MeterPlan {
      * Packets dropped, each counted once, by reason (the expvar key each reason mirrors). Not here:
      * TCP checksum errors (already among the invalid segments), flows refused for a 4via6 site or
      * a denied host port (a refused UDP datagram is also {@code udp_not_forwarded}), the link's own
-     * drops (mostly packets the stack already counted as {@code send_error}).
+     * drops (mostly packets the stack already counted as {@code send_error}), and the WireGuard
+     * link's (datagrams refused before any IP packet reached the stack, packets to no peer: each is
+     * a {@code netstack_wireguard_*} counter of its own, zero on any other link).
      */
     static final Map<String, String> DROP_REASONS = Map.ofEntries(
             Map.entry("counter_dropped_packets", "not_taken"),

@@ -46,11 +46,16 @@ class FailedChangeLeavesStateTest {
         NetworkMap netmap = SAVED_MAP;
         InFlightLimits limits = SAVED_LIMITS;
         boolean stopping;
+        /** What a netmap is refused with, as the engine refuses one its link cannot take; null: none. */
+        RuntimeException refusal;
 
         @Override
         public NetmapChange applyNetmap(NetworkMap map) {
             if (stopping) {
                 throw new StackNotRunningException();
+            }
+            if (refusal != null) {
+                throw refusal;
             }
             netmap = map;
             return new NetmapChange(map, List.of(), List.of());
@@ -162,5 +167,25 @@ class FailedChangeLeavesStateTest {
         assertEquals("router-2", state.load().netmap().selfNode().name());
         assertEquals(new InFlightLimits(50, 5, 2000), state.load().limits().over(SAVED_LIMITS));
         assertEquals(new InFlightLimits(50, 5, 2000), engine.limits);
+    }
+
+    /**
+     * The WireGuard link cannot take the map (a pre-shared key file missing, an endpoint that does
+     * not resolve): a 400 naming the field, and state.json untouched.
+     */
+    @Test
+    void aNetmapTheLinkRefusesIsA400NamingTheFieldAndLeavesStateJsonByteIdentical() throws Exception {
+        Engine engine = new Engine();
+        engine.refusal = new dev.loomstack.engine.NetworkMap.InvalidException("peers[0].presharedKey",
+                "no pre-shared key file 'laptop.psk' in /keys");
+        MockMvc mvc = api(engine, state);
+        putJson(mvc, "/api/v1/netmap", NETMAP)
+                .andExpect(status().isBadRequest())
+                .andExpect(org.springframework.test.web.servlet.result.MockMvcResultMatchers.jsonPath("$.errors[0].field")
+                        .value("peers[0].presharedKey"))
+                .andExpect(org.springframework.test.web.servlet.result.MockMvcResultMatchers.jsonPath("$.errors[0].message")
+                        .value("no pre-shared key file 'laptop.psk' in /keys"));
+        assertArrayEquals(before, Files.readAllBytes(state.file()), "a refused netmap rewrote state.json");
+        assertEquals(SAVED_MAP, engine.netmap, "the engine runs the map it ran before");
     }
 }

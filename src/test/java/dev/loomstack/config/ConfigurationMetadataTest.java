@@ -50,8 +50,10 @@ class ConfigurationMetadataTest {
                 "loomstack.tun.mtu", "loomstack.tun.offload", "loomstack.self-addresses", "loomstack.tcp.keep-alive.idle",
                 "loomstack.tcp.forward.dial-timeout", "loomstack.limits.max-udp-flows", "loomstack.dns.upstreams",
                 "loomstack.admin.token", "loomstack.shutdown.drain", "loomstack.state-dir",
-                "loomstack.deny-host-ports", "loomstack.limits.heap-pressure-percent")), names.toString());
-        assertEquals(29, names.size(), "a property added or removed: update this count and its description " + names);
+                "loomstack.deny-host-ports", "loomstack.limits.heap-pressure-percent", "loomstack.wireguard.listen-port",
+                "loomstack.wireguard.private-key-file", "loomstack.wireguard.mtu",
+                "loomstack.wireguard.preshared-key-dir")), names.toString());
+        assertEquals(33, names.size(), "a property added or removed: update this count and its description " + names);
     }
 
     @Test

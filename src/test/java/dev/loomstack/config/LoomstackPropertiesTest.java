@@ -129,4 +129,55 @@ class LoomstackPropertiesTest {
                     () -> bindValidated(Map.of("loomstack.limits.heap-pressure-percent", bad)), bad);
         }
     }
+
+    @Test
+    void wireguardModeAndItsPropertiesBindWithTheirDefaults() {
+        LoomstackProperties defaults = bindValidated(Map.of("loomstack.link", "wireguard"));
+        assertEquals(LoomstackProperties.LinkKind.WIREGUARD, defaults.link());
+        assertEquals(51820, defaults.wireguard().listenPort());
+        assertEquals(1280, defaults.wireguard().mtu());
+        assertEquals(null, defaults.wireguard().privateKeyFile(), "unset: generated into the state directory");
+        assertEquals(java.nio.file.Path.of("/var/lib/loomstack/preshared-keys"),
+                defaults.wireguard().presharedKeyDirIn(java.nio.file.Path.of("/var/lib/loomstack")));
+        LoomstackProperties set = bindValidated(Map.of("loomstack.link", "wireguard",
+                "loomstack.wireguard.listen-port", "41641", "loomstack.wireguard.mtu", "1420",
+                "loomstack.wireguard.private-key-file", "/etc/loomstack/wg/private-key",
+                "loomstack.wireguard.preshared-key-dir", "/etc/loomstack/psk"));
+        assertEquals(41641, set.wireguard().listenPort());
+        assertEquals(1420, set.wireguard().mtu());
+        assertEquals(java.nio.file.Path.of("/etc/loomstack/wg/private-key"), set.wireguard().privateKeyFile());
+        assertEquals(java.nio.file.Path.of("/etc/loomstack/psk"),
+                set.wireguard().presharedKeyDirIn(java.nio.file.Path.of("/var/lib/loomstack")));
+        for (var bad : java.util.List.of(Map.of("loomstack.wireguard.listen-port", "0"),
+                Map.of("loomstack.wireguard.listen-port", "65536"), Map.of("loomstack.wireguard.mtu", "1279"),
+                Map.of("loomstack.wireguard.mtu", "65456"))) {
+            org.junit.jupiter.api.Assertions.assertThrows(
+                    org.springframework.boot.context.properties.bind.BindException.class, () -> bindValidated(bad),
+                    bad.toString());
+        }
+    }
+
+    /** The chart and containers set the port as an environment variable. */
+    @Test
+    void theListenPortBindsFromTheEnvironment() {
+        var conversions = new org.springframework.boot.convert.ApplicationConversionService();
+        conversions.addConverter(new IpPrefixConverter());
+        var env = new org.springframework.core.env.SystemEnvironmentPropertySource(
+                org.springframework.core.env.StandardEnvironment.SYSTEM_ENVIRONMENT_PROPERTY_SOURCE_NAME,
+                Map.of("LOOMSTACK_WIREGUARD_LISTEN_PORT", "51999", "LOOMSTACK_LINK", "wireguard"));
+        LoomstackProperties p = new Binder(org.springframework.boot.context.properties.source.ConfigurationPropertySources
+                .from(env), null, conversions).bindOrCreate("loomstack", LoomstackProperties.class);
+        assertEquals(51999, p.wireguard().listenPort());
+        assertEquals(LoomstackProperties.LinkKind.WIREGUARD, p.link());
+        // The chart writes the names without the dashes' underscores; both forms bind.
+        var chart = new org.springframework.core.env.SystemEnvironmentPropertySource(
+                org.springframework.core.env.StandardEnvironment.SYSTEM_ENVIRONMENT_PROPERTY_SOURCE_NAME,
+                Map.of("LOOMSTACK_WIREGUARD_LISTENPORT", "41641", "LOOMSTACK_WIREGUARD_PRIVATEKEYFILE", "/etc/wg/key",
+                        "LOOMSTACK_WIREGUARD_PRESHAREDKEYDIR", "/etc/wg/psk"));
+        LoomstackProperties q = new Binder(org.springframework.boot.context.properties.source.ConfigurationPropertySources
+                .from(chart), null, conversions).bindOrCreate("loomstack", LoomstackProperties.class);
+        assertEquals(41641, q.wireguard().listenPort());
+        assertEquals(java.nio.file.Path.of("/etc/wg/key"), q.wireguard().privateKeyFile());
+        assertEquals(java.nio.file.Path.of("/etc/wg/psk"), q.wireguard().presharedKeyDirIn(java.nio.file.Path.of("/state")));
+    }
 }

@@ -11,6 +11,8 @@ import dev.loomstack.config.StateStore.State;
 import dev.loomstack.engine.InFlightLimits;
 import dev.loomstack.engine.NetworkMap;
 import dev.loomstack.engine.Node;
+import dev.loomstack.engine.WireGuardPeer;
+import dev.loomstack.link.wireguard.WireGuardKey;
 import dev.loomstack.packet.IpPrefix;
 import java.io.IOException;
 import java.io.InputStream;
@@ -18,6 +20,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Optional;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -164,6 +167,54 @@ class StateStoreTest {
         for (String bad : List.of("", "null", "{}", "{\"peers\": []}")) {
             Files.writeString(document, bad);
             assertThrows(CorruptStateException.class, () -> store.readNetmap(document), bad);
+        }
+    }
+
+    static final String LAPTOP_KEY = "xTIBA5rboUvnH4htodjb6e697QjLERt1NAB4mZqp8Dg=";
+    static final String PHONE_KEY = "TrMvSoP4jYQlY6RIzBgbssQqY3vxI2Pi+y71lOWWXX0=";
+    /** Peers with every WireGuard field, with a key only, and with none. */
+    static final NetworkMap WIREGUARD_MAP = new NetworkMap(SAMPLE_MAP.selfNode(), List.of(
+            new Node("laptop", prefixes("100.64.0.2/32"), prefixes("192.168.7.0/24"), Optional.of(new WireGuardPeer(
+                    WireGuardKey.parse(LAPTOP_KEY), Optional.of("[2001:db8::7]:51820"), Optional.of("laptop.psk"), 25))),
+            new Node("phone", prefixes("100.64.0.3/32"), null, Optional.of(WireGuardPeer.of(WireGuardKey.parse(PHONE_KEY)))),
+            new Node("printer", prefixes("100.64.0.4/32"), null)), "tail.example");
+
+    /**
+     * A peer's WireGuard fields are kept beside its addresses, as the API's document has them, and
+     * only when it has them: a peer without stays as the earlier format wrote it.
+     */
+    @Test
+    void wireGuardFieldsAreKeptBesideThePeersAddresses() throws IOException {
+        StateStore store = new StateStore(dir);
+        store.saveNetmap(WIREGUARD_MAP);
+        assertEquals(WIREGUARD_MAP, store.load().netmap(), "what a restart reads back");
+        String text = Files.readString(store.file());
+        String compact = text.replaceAll("\\s", "");
+        assertTrue(compact.contains("\"allowedIPs\":[\"192.168.7.0/24\"],\"publicKey\":\"" + LAPTOP_KEY
+                + "\",\"endpoint\":\"[2001:db8::7]:51820\",\"presharedKey\":\"laptop.psk\",\"persistentKeepalive\":25}"), text);
+        assertTrue(compact.contains("\"allowedIPs\":[],\"publicKey\":\"" + PHONE_KEY + "\"}"),
+                "no keepalive, endpoint or reference written when there is none:\n" + text);
+        assertTrue(compact.contains("{\"name\":\"printer\",\"addresses\":[\"100.64.0.4/32\"],\"allowedIPs\":[]}"),
+                "a peer without WireGuard fields as before:\n" + text);
+    }
+
+    /** A persisted WireGuard field the API would refuse stops the boot, naming the field. */
+    @Test
+    void aPersistedPeerWithABadWireGuardFieldStopsTheBootNamingIt() throws IOException {
+        String peer = "{ \"name\" : \"p\", \"addresses\" : [ \"100.64.0.2/32\" ], ";
+        for (var bad : List.of(
+                List.of(peer + "\"publicKey\" : \"short=\" }", "peers[0].publicKey"),
+                List.of(peer + "\"publicKey\" : \"" + LAPTOP_KEY + "\", \"endpoint\" : \"198.51.100.7\" }", "peers[0].endpoint"),
+                List.of(peer + "\"publicKey\" : \"" + LAPTOP_KEY + "\", \"presharedKey\" : \"../x\" }", "peers[0].presharedKey"),
+                List.of(peer + "\"publicKey\" : \"" + LAPTOP_KEY + "\", \"persistentKeepalive\" : 70000 }",
+                        "peers[0].persistentKeepalive"),
+                List.of(peer + "\"endpoint\" : \"198.51.100.7:1\" }", "peers[0].publicKey"),
+                List.of(peer + "\"publicKey\" : \"" + LAPTOP_KEY + "\" }, " + peer.replace("\"p\"", "\"q\"")
+                        + "\"publicKey\" : \"" + LAPTOP_KEY + "\" }", "peers[1].publicKey"))) {
+            StateStore store = storeWithText("{ \"netmap\" : { \"selfNode\" : { \"name\" : \"r\", \"addresses\" : "
+                    + "[ \"100.64.0.1/32\" ] }, \"peers\" : [ " + bad.get(0) + " ] } }");
+            CorruptStateException e = assertThrows(CorruptStateException.class, store::load, bad.get(0));
+            assertTrue(e.getMessage().contains(bad.get(1)), e.getMessage());
         }
     }
 
