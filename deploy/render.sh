@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Regenerates deploy/loomstack.yaml from the chart with Helm 3, no Maven needed. The file's leading
-# comment block is kept; everything after it is the render. DeployManifestsTest checks the result.
+# Regenerates deploy/loomstack.yaml (tun mode) and deploy/loomstack-wireguard.yaml (wireguard mode)
+# from the chart with Helm 3, no Maven needed. Each file's leading comment block is kept; everything
+# after it is the render. DeployManifestsTest checks the result.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if ! command -v helm >/dev/null; then
@@ -8,9 +9,13 @@ if ! command -v helm >/dev/null; then
   echo "  ./mvnw -B -ntp test -Dtest=DeployManifestsTest -Dloomstack.deploy.regenerate=true" >&2
   exit 1
 fi
-out=deploy/loomstack.yaml
-header=$(sed -n '/^#/!q;p' "$out")
-rendered=$(helm template loomstack helm/loomstack --namespace loomstack --values deploy/render-values.yaml)
-printf '%s\n%s\n' "$header" "$rendered" >"$out.tmp"
-mv "$out.tmp" "$out"
-echo "rendered $out"
+render() {
+  local out=$1 values=$2 header rendered
+  header=$(sed -n '/^#/!q;p' "$out")
+  rendered=$(helm template loomstack helm/loomstack --namespace loomstack --values "$values")
+  printf '%s\n%s\n' "$header" "$rendered" >"$out.tmp"
+  mv "$out.tmp" "$out"
+  echo "rendered $out"
+}
+render deploy/loomstack.yaml deploy/render-values.yaml
+render deploy/loomstack-wireguard.yaml deploy/render-values-wireguard.yaml

@@ -54,7 +54,7 @@ class LayeringTest {
             List.of("packet"),
             List.of("link"),
             List.of("stack"),
-            List.of("ip"),
+            List.of("ip", "wireguard"),
             List.of("tcp", "udp"),
             List.of("net"),
             List.of("dns"),

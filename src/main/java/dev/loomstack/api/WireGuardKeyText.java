@@ -1,6 +1,6 @@
 package dev.loomstack.api;
 
-import dev.loomstack.link.wireguard.WireGuardKey;
+import dev.loomstack.wireguard.WireGuardKey;
 import jakarta.validation.Constraint;
 import jakarta.validation.ConstraintValidator;
 import jakarta.validation.ConstraintValidatorContext;

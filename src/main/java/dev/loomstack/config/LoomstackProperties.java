@@ -5,7 +5,7 @@ import dev.loomstack.engine.HeapPressure;
 import dev.loomstack.engine.HostPortGuard;
 import dev.loomstack.engine.InFlightLimits;
 import dev.loomstack.engine.TcpFlowForwarder;
-import dev.loomstack.link.wireguard.WireGuardSettings;
+import dev.loomstack.wireguard.WireGuardSettings;
 import dev.loomstack.packet.IpAddress;
 import dev.loomstack.packet.IpPrefix;
 import dev.loomstack.tcp.CongestionControlAlgorithm;

@@ -4,7 +4,7 @@ import com.fasterxml.jackson.annotation.JsonInclude;
 import dev.loomstack.engine.NetworkMap;
 import dev.loomstack.engine.Node;
 import dev.loomstack.engine.WireGuardPeer;
-import dev.loomstack.link.wireguard.WireGuardKey;
+import dev.loomstack.wireguard.WireGuardKey;
 import dev.loomstack.packet.IpPrefix;
 import java.util.ArrayList;
 import java.util.List;

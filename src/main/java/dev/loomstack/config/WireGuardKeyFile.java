@@ -1,7 +1,7 @@
 package dev.loomstack.config;
 
-import dev.loomstack.link.wireguard.StaticIdentity;
-import dev.loomstack.link.wireguard.WireGuardKey;
+import dev.loomstack.wireguard.StaticIdentity;
+import dev.loomstack.wireguard.WireGuardKey;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;

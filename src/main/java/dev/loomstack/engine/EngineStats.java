@@ -1,7 +1,7 @@
 package dev.loomstack.engine;
 
 import dev.loomstack.link.LinkStats;
-import dev.loomstack.link.wireguard.WireGuardStats;
+import dev.loomstack.wireguard.WireGuardStats;
 import dev.loomstack.stack.StatCounter;
 import dev.loomstack.stack.Stats;
 import java.util.ArrayList;

@@ -1,6 +1,6 @@
 package dev.loomstack.engine;
 
-import dev.loomstack.link.wireguard.WireGuardKey;
+import dev.loomstack.wireguard.WireGuardKey;
 import dev.loomstack.packet.IpPrefix;
 import java.util.HashMap;
 import java.util.List;

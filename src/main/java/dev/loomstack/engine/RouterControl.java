@@ -1,7 +1,7 @@
 package dev.loomstack.engine;
 
-import dev.loomstack.link.wireguard.WireGuardKey;
-import dev.loomstack.link.wireguard.WireGuardStatus;
+import dev.loomstack.wireguard.WireGuardKey;
+import dev.loomstack.wireguard.WireGuardStatus;
 import java.net.InetSocketAddress;
 import java.util.List;
 import java.util.Map;

@@ -1,6 +1,6 @@
 package dev.loomstack.engine;
 
-import dev.loomstack.link.wireguard.WireGuardKey;
+import dev.loomstack.wireguard.WireGuardKey;
 import dev.loomstack.packet.IpAddress;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;

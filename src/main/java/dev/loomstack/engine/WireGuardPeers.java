@@ -1,7 +1,7 @@
 package dev.loomstack.engine;
 
-import dev.loomstack.link.wireguard.WireGuardKey;
-import dev.loomstack.link.wireguard.WireGuardPeerConfig;
+import dev.loomstack.wireguard.WireGuardKey;
+import dev.loomstack.wireguard.WireGuardPeerConfig;
 import dev.loomstack.packet.IpPrefix;
 import java.io.IOException;
 import java.io.InputStream;

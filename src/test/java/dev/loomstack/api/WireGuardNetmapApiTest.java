@@ -15,7 +15,7 @@ import dev.loomstack.config.StateStore;
 import dev.loomstack.engine.NetworkMap;
 import dev.loomstack.engine.Node;
 import dev.loomstack.engine.WireGuardPeer;
-import dev.loomstack.link.wireguard.WireGuardKey;
+import dev.loomstack.wireguard.WireGuardKey;
 import dev.loomstack.packet.IpPrefix;
 import java.nio.file.Files;
 import java.nio.file.Path;

@@ -12,7 +12,7 @@ import dev.loomstack.engine.InFlightLimits;
 import dev.loomstack.engine.NetworkMap;
 import dev.loomstack.engine.Node;
 import dev.loomstack.engine.WireGuardPeer;
-import dev.loomstack.link.wireguard.WireGuardKey;
+import dev.loomstack.wireguard.WireGuardKey;
 import dev.loomstack.packet.IpPrefix;
 import java.io.IOException;
 import java.io.InputStream;

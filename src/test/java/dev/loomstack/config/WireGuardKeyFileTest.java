@@ -7,8 +7,8 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.loomstack.LoomstackApplication;
-import dev.loomstack.link.wireguard.StaticIdentity;
-import dev.loomstack.link.wireguard.WireGuardKey;
+import dev.loomstack.wireguard.StaticIdentity;
+import dev.loomstack.wireguard.WireGuardKey;
 import dev.loomstack.testing.Cmd;
 import java.net.DatagramSocket;
 import java.net.InetSocketAddress;

@@ -6,11 +6,11 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.loomstack.LoomstackApplication;
-import dev.loomstack.link.wireguard.StaticIdentity;
-import dev.loomstack.link.wireguard.WireGuardKey;
-import dev.loomstack.link.wireguard.WireGuardLink;
-import dev.loomstack.link.wireguard.WireGuardPeerConfig;
-import dev.loomstack.link.wireguard.WireGuardSettings;
+import dev.loomstack.wireguard.StaticIdentity;
+import dev.loomstack.wireguard.WireGuardKey;
+import dev.loomstack.wireguard.WireGuardLink;
+import dev.loomstack.wireguard.WireGuardPeerConfig;
+import dev.loomstack.wireguard.WireGuardSettings;
 import dev.loomstack.packet.IcmpHeader;
 import dev.loomstack.packet.IpAddress;
 import dev.loomstack.packet.IpPrefix;

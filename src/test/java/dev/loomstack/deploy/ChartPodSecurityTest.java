@@ -8,18 +8,79 @@ import static dev.loomstack.deploy.ChartRender.noneOfKind;
 import static dev.loomstack.deploy.ChartRender.podSpec;
 import static dev.loomstack.deploy.ChartRender.render;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.loomstack.deploy.PodSecurityStandards.Level;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 /**
  * What a strict cluster expects of the pod: its own ServiceAccount without an API token, the
  * runtime's seccomp profile, pull secrets, the ping sysctl, a NetworkPolicy on the admin and
- * metrics ports, and a disruption budget only where it means something.
+ * metrics ports, and a disruption budget only where it means something. The Pod Security level
+ * each link mode's pod is admitted at, checked on the rendered pod ({@link PodSecurityStandards}).
  */
 class ChartPodSecurityTest {
+
+    /** Every value that adds a volume, a mount or an annotation to the wireguard-mode pod. */
+    static final String WIREGUARD_EVERYTHING = """
+            link:
+              mode: wireguard
+            wireguard:
+              privateKeySecret: router-key
+              presharedKeysSecret: router-psks
+            initialNetmap:
+              selfNode:
+                name: router-1
+                addresses: ["100.64.0.1/32"]
+            config:
+              dns:
+                upstreams: ["192.0.2.53"]
+            podAnnotations:
+              example.com/owner: network-team
+            """;
+
+    @ParameterizedTest(name = "{0}")
+    @ValueSource(strings = {"link:\n  mode: wireguard\n", WIREGUARD_EVERYTHING})
+    void theWireGuardModePodIsAdmittedAtTheRestrictedLevel(String values) {
+        Map<String, Object> deployment = ChartRender.deployment(render(values));
+        assertEquals(List.of(), PodSecurityStandards.violationsOfDeployment(deployment, Level.RESTRICTED));
+        Map<String, Object> podSc = get(deployment, "spec", "template", "spec", "securityContext");
+        assertEquals(Boolean.TRUE, podSc.get("runAsNonRoot"));
+        assertEquals(10001, (Integer) podSc.get("runAsUser"));
+        assertEquals(10001, (Integer) podSc.get("runAsGroup"));
+        assertEquals(10001, (Integer) podSc.get("fsGroup"), "the state volume is group-writable for the router");
+        assertEquals("RuntimeDefault", get(podSc, "seccompProfile", "type"));
+        Map<String, Object> sc = get(deployment, "spec", "template", "spec", "containers", 0, "securityContext");
+        assertEquals(Boolean.TRUE, sc.get("readOnlyRootFilesystem"));
+        assertEquals(Boolean.FALSE, sc.get("allowPrivilegeEscalation"));
+        assertEquals(List.of("ALL"), get(sc, "capabilities", "drop"));
+        assertNull(get(sc, "capabilities", "add"), "adds nothing");
+        assertEquals(null, sc.get("privileged"));
+    }
+
+    /** values.yaml's promise for each tun.mode: the "privileged" level, for these reasons. */
+    @ParameterizedTest(name = "tun.mode={0}")
+    @ValueSource(strings = {"hostPath", "devicePlugin", "privileged"})
+    void everyTunModeNeedsThePrivilegedLevel(String mode) {
+        Map<String, Object> deployment = ChartRender.deployment(render("tun:\n  name: loomstack0\n  mtu: 1280\n  mode: "
+                + mode + "\n"));
+        Set<String> expected = switch (mode) {
+            case "hostPath" -> Set.of("capabilities_baseline", "hostPathVolumes");
+            case "devicePlugin" -> Set.of("capabilities_baseline");
+            default -> Set.of("privileged");
+        };
+        assertEquals(expected, PodSecurityStandardsTest.checks(
+                PodSecurityStandards.violationsOfDeployment(deployment, Level.BASELINE)));
+        Set<String> restricted = PodSecurityStandardsTest.checks(
+                PodSecurityStandards.violationsOfDeployment(deployment, Level.RESTRICTED));
+        assertTrue(restricted.containsAll(Set.of("runAsNonRoot", "runAsUser")), "root: " + restricted);
+    }
 
     @Test
     void theNetworkPolicyAdmitsNoOneToTheAdminAndMetricsPortsByDefault() {

@@ -54,14 +54,19 @@ final class ChartRender {
 
     /** Renders with these values (YAML text; empty for the chart's defaults). */
     static List<Map<String, Object>> render(String valuesYaml) {
+        return parse(renderText(RELEASE, NAMESPACE, valuesYaml));
+    }
+
+    /** The rendered text with these values (YAML text; empty for the chart's defaults). */
+    static String renderText(String release, String namespace, String valuesYaml) {
         if (valuesYaml.isBlank()) {
-            return render((Path) null);
+            return renderText(release, namespace, (Path) null);
         }
         try {
             Path file = Files.createTempFile("loomstack-values", ".yaml");
             try {
                 Files.writeString(file, valuesYaml);
-                return render(file);
+                return renderText(release, namespace, file);
             } finally {
                 Files.deleteIfExists(file);
             }
@@ -127,6 +132,22 @@ final class ChartRender {
 
     static List<Map<String, Object>> volumeMounts(List<Map<String, Object>> docs) {
         return get(container(docs), "volumeMounts");
+    }
+
+    /** A copy of rendered YAML (maps and lists all the way down) that can be changed freely. */
+    @SuppressWarnings("unchecked")
+    static <T> T deepCopy(T yaml) {
+        if (yaml instanceof Map<?, ?> m) {
+            Map<String, Object> copy = new java.util.LinkedHashMap<>();
+            m.forEach((k, v) -> copy.put((String) k, deepCopy(v)));
+            return (T) copy;
+        }
+        if (yaml instanceof List<?> l) {
+            List<Object> copy = new ArrayList<>();
+            l.forEach(v -> copy.add(deepCopy(v)));
+            return (T) copy;
+        }
+        return yaml;
     }
 
     static String sha256Hex(String s) {

@@ -51,7 +51,26 @@ class ChartSchemaTest {
                 Arguments.of("podDisruptionBudget:\n  enabled: true\n  minAvailable: 1\n", "at '/podDisruptionBudget'",
                         "'minAvailable' not allowed"),
                 Arguments.of("sysctls:\n  - name: net.ipv4.ping_group_range\n", "at '/sysctls/0'", "missing property 'value'"),
-                Arguments.of("tunMode: privileged\n", "at ''", "'tunMode' not allowed"));
+                Arguments.of("tunMode: privileged\n", "at ''", "'tunMode' not allowed"),
+                Arguments.of("link:\n  mode: tap\n", "at '/link/mode'", "'tun', 'wireguard'"),
+                Arguments.of("link:\n  mode: WireGuard\n", "at '/link/mode'", "'tun', 'wireguard'"),
+                Arguments.of("wireguard:\n  listenPort: 500\n", "at '/wireguard/listenPort'", "minimum"),
+                Arguments.of("wireguard:\n  listenPort: 70000\n", "at '/wireguard/listenPort'", "maximum"),
+                Arguments.of("wireguard:\n  listenPort: \"51820\"\n", "at '/wireguard/listenPort'", "integer"),
+                Arguments.of("wireguard:\n  mtu: 1000\n", "at '/wireguard/mtu'", "minimum"),
+                Arguments.of("wireguard:\n  runAsUser: 0\n", "at '/wireguard/runAsUser'", "minimum"),
+                Arguments.of("wireguard:\n  runAsGroup: 0\n", "at '/wireguard/runAsGroup'", "minimum"),
+                Arguments.of("wireguard:\n  privateKeySecret: Not_A_Name\n", "at '/wireguard/privateKeySecret'", ""),
+                Arguments.of("wireguard:\n  presharedKeysSecret: Not_A_Name\n", "at '/wireguard/presharedKeysSecret'", ""),
+                Arguments.of("wireguard:\n  service:\n    type: ClusterIP\n", "at '/wireguard/service/type'",
+                        "'NodePort', 'LoadBalancer'"),
+                Arguments.of("wireguard:\n  service:\n    externalTrafficPolicy: Nearest\n",
+                        "at '/wireguard/service/externalTrafficPolicy'", "'Local', 'Cluster'"),
+                Arguments.of("wireguard:\n  service:\n    loadBalancerSourceRanges: [\"198.51.100.0\"]\n",
+                        "at '/wireguard/service/loadBalancerSourceRanges/0'", "does not match"),
+                Arguments.of("wireguard:\n  privateKey: abc\n", "at '/wireguard'", "'privateKey' not allowed"),
+                Arguments.of("config:\n  link: wireguard\n", "at '/config'", "'link' not allowed"),
+                Arguments.of("config:\n  wireguard:\n    listen-port: 51820\n", "at '/config'", "'wireguard' not allowed"));
     }
 
     @ParameterizedTest(name = "{1}")
@@ -75,14 +94,15 @@ class ChartSchemaTest {
         Set<String> inConfig = new TreeSet<>(schema.get("properties").get("config").get("properties").propertyNames());
         // Set by the chart from values of their own (or fixed by it, like the state directory).
         Map<String, String> dedicated = Map.of("tun", "tun", "self-addresses", "selfAddresses", "limits", "limits",
-                "shutdown", "shutdown", "state-dir", "the state volume", "initial-netmap", "initialNetmap");
+                "shutdown", "shutdown", "state-dir", "the state volume", "initial-netmap", "initialNetmap",
+                "link", "link.mode", "wireguard", "wireguard");
         Set<String> properties = new TreeSet<>();
         for (var c : LoomstackProperties.class.getRecordComponents()) {
             properties.add(c.getName().replaceAll("([A-Z])", "-$1").toLowerCase(java.util.Locale.ROOT));
         }
-        // Switches for the image build and tests, never for a router pod: a link to nothing, an exit
-        // once ready. (Named here before the service may have them: removing an absent name is harmless.)
-        Set<String> notForAPod = Set.of("link", "exit-when-ready");
+        // Switches for the image build and tests, never for a router pod: an exit once ready. (Named
+        // here before the service may have them: removing an absent name is harmless.)
+        Set<String> notForAPod = Set.of("exit-when-ready");
         Set<String> expected = new TreeSet<>(properties);
         expected.removeAll(dedicated.keySet());
         expected.removeAll(notForAPod);

@@ -17,6 +17,37 @@ import org.junit.jupiter.api.Test;
 /** The three ways the pod gets /dev/net/tun, each with only what it needs. */
 class ChartTunModesTest {
 
+    /**
+     * link.mode=tun is the default and renders the chart as it was before link.mode existed:
+     * deploy/loomstack.yaml, rendered by the chart of then, holds those objects, and the wireguard
+     * values change nothing in tun mode.
+     */
+    @Test
+    void linkModeTunIsTheDefaultAndRendersWhatTheChartRenderedBefore() throws Exception {
+        String values = java.nio.file.Files.readString(DeployManifestsTest.Manifests.TUN.values);
+        var before = DeployManifestsTest.byKindAndName(ChartRender.parse(
+                java.nio.file.Files.readString(DeployManifestsTest.Manifests.TUN.file)));
+        for (String tun : List.of("", "link:\n  mode: tun\n", """
+                link:
+                  mode: tun
+                wireguard:
+                  listenPort: 41641
+                  mtu: 1420
+                  privateKeySecret: router-key
+                  presharedKeysSecret: router-psks
+                  runAsUser: 2000
+                  runAsGroup: 2000
+                  service:
+                    type: NodePort
+                    nodePort: 31820
+                    externalTrafficPolicy: Cluster
+                """)) {
+            var now = DeployManifestsTest.byKindAndName(ChartRender.parse(ChartRender.renderText(
+                    DeployManifestsTest.RELEASE, DeployManifestsTest.NAMESPACE, values + tun)));
+            assertEquals(before, now, "tun mode with: " + tun);
+        }
+    }
+
     static boolean hasHostPath(List<Map<String, Object>> docs) {
         return volumes(docs).stream().anyMatch(v -> v.containsKey("hostPath"));
     }

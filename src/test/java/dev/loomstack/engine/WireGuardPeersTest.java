@@ -5,8 +5,8 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.loomstack.link.wireguard.WireGuardKey;
-import dev.loomstack.link.wireguard.WireGuardPeerConfig;
+import dev.loomstack.wireguard.WireGuardKey;
+import dev.loomstack.wireguard.WireGuardPeerConfig;
 import dev.loomstack.packet.IpPrefix;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
