@@ -5,13 +5,13 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.loomstack.LoomstackApplication;
-import dev.loomstack.link.wireguard.WireGuardKey;
 import dev.loomstack.testing.Await;
 import dev.loomstack.testing.Cmd;
 import dev.loomstack.testing.Privileges;
 import dev.loomstack.testing.Teardown;
 import dev.loomstack.testing.TextHttpServer;
 import dev.loomstack.testing.WireGuardGoPeer;
+import dev.loomstack.wireguard.WireGuardKey;
 import java.net.DatagramSocket;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;

@@ -1,11 +1,5 @@
 package dev.loomstack.engine;
 
-import dev.loomstack.link.wireguard.StaticIdentity;
-import dev.loomstack.link.wireguard.WireGuardLink;
-import dev.loomstack.link.wireguard.WireGuardPeerConfig;
-import dev.loomstack.link.wireguard.WireGuardSettings;
-import dev.loomstack.link.wireguard.WireGuardStats;
-import dev.loomstack.link.wireguard.WireGuardStatus;
 import dev.loomstack.packet.IpPrefix;
 import dev.loomstack.packet.PacketBufferPool;
 import dev.loomstack.testing.Cmd;
@@ -14,6 +8,12 @@ import dev.loomstack.testing.PatternHttpServer;
 import dev.loomstack.testing.Teardown;
 import dev.loomstack.testing.TestResolver;
 import dev.loomstack.testing.WireGuardGoPeer;
+import dev.loomstack.wireguard.StaticIdentity;
+import dev.loomstack.wireguard.WireGuardLink;
+import dev.loomstack.wireguard.WireGuardPeerConfig;
+import dev.loomstack.wireguard.WireGuardSettings;
+import dev.loomstack.wireguard.WireGuardStats;
+import dev.loomstack.wireguard.WireGuardStatus;
 import java.io.IOException;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;

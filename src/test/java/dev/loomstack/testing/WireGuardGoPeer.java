@@ -1,6 +1,6 @@
 package dev.loomstack.testing;
 
-import dev.loomstack.link.wireguard.WireGuardKey;
+import dev.loomstack.wireguard.WireGuardKey;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.net.InetAddress;
