@@ -14,7 +14,8 @@
 # exit. Run it under the shared lock, built beforehand so the lock is not held for the build:
 #   ./mvnw -B -ntp -q package -DskipTests
 #   SKIP_BUILD=1 flock /tmp/loomstack-nettest.lock bash bench/wireguard.sh
-# Usage: [SKIP_BUILD=1] [ROUTER=jar|main] [JAVA_OPTS=...] bash bench/wireguard.sh [seconds per iperf3 run]
+# Usage: [SKIP_BUILD=1] [ROUTER=jar|main] [KEEP_LOGS=1] [JAVA_OPTS=...] bash bench/wireguard.sh [seconds per iperf3 run]
+# KEEP_LOGS=1 keeps Loomstack's and wireguard-go's logs (the directory is named at the end).
 # ROUTER=main runs dev.loomstack.testing.WireGuardBenchRouter (target/test-classes) instead of the
 # service: the same engine and link, configured without the admin API.
 set -euo pipefail
