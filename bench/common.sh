@@ -1,4 +1,21 @@
-# Shared by the bench scripts (source it): the client side of a Loomstack TUN.
+# Shared by the bench scripts (source it): progress lines, stopping what a bench started, and the
+# client side of a Loomstack TUN.
+
+# Progress on stderr, so the table on stdout stays clean.
+say() { printf '[%s] %s\n' "$(date -u +%T)" "$*" >&2; }
+
+# Stops what a bench started: the background processes in PIDS, then the service APP (SIGTERM, up
+# to 10 s to drain and exit, then SIGKILL).
+stop_started() {
+  local pid
+  for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null; done
+  if [[ -n "${APP:-}" ]]; then
+    kill "$APP" 2>/dev/null
+    for _ in $(seq 1 100); do kill -0 "$APP" 2>/dev/null || break; sleep 0.1; done
+    kill -9 "$APP" 2>/dev/null
+  fi
+  for pid in "${PIDS[@]}"; do wait "$pid" 2>/dev/null; done
+}
 
 # Waits up to 20 s for the service to create TUN device $1.
 wait_for_device() {

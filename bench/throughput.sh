@@ -52,21 +52,12 @@ JAR="$(ls target/loomstack-*.jar | grep -v -e original -e plain | head -1)"
 cleanup() {
   set +e
   say "cleaning up"
-  local pid
-  for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null; done
-  if [[ -n "${APP:-}" ]]; then
-    kill "$APP" 2>/dev/null
-    for _ in $(seq 1 100); do kill -0 "$APP" 2>/dev/null || break; sleep 0.1; done
-    kill -9 "$APP" 2>/dev/null
-  fi
-  for pid in "${PIDS[@]}"; do wait "$pid" 2>/dev/null; done
+  stop_started
   for ns in "$C" "$R" "$VA" "$VB"; do ip netns del "$ns" 2>/dev/null; done
   rm -rf "$STATE"
 }
 trap cleanup EXIT
 
-# Progress on stderr, so the table on stdout stays clean.
-say() { printf '[%s] %s\n' "$(date -u +%T)" "$*" >&2; }
 
 # Starts "$@" in the background (its pid is tracked for cleanup) and sets BG to its pid.
 background() {

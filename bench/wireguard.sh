@@ -20,6 +20,7 @@
 # service: the same engine and link, configured without the admin API.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source bench/common.sh
 
 SECONDS_PER_RUN="${1:-10}"
 # jar: the service jar in wireguard mode, configured over REST; main: WireGuardBenchRouter from the
@@ -48,20 +49,11 @@ fi
   && { echo "no WireGuardBenchRouter in target/test-classes (build the test classes)" >&2; exit 1; }
 JAR="$(ls target/loomstack-*.jar | grep -v -e original -e plain | head -1)"
 
-# Progress on stderr, so the table on stdout stays clean.
-say() { printf '[%s] %s\n' "$(date -u +%T)" "$*" >&2; }
 
 cleanup() {
   set +e
   say "cleaning up"
-  local pid
-  for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null; done
-  if [[ -n "${APP:-}" ]]; then
-    kill "$APP" 2>/dev/null
-    for _ in $(seq 1 100); do kill -0 "$APP" 2>/dev/null || break; sleep 0.1; done
-    kill -9 "$APP" 2>/dev/null
-  fi
-  for pid in "${PIDS[@]}"; do wait "$pid" 2>/dev/null; done
+  stop_started
   for ns in "$C" "$R" "$K" "$S"; do ip netns del "$ns" 2>/dev/null; done
   for dev in "${C}w" "${K}w" "${S}w"; do rm -f "/var/run/wireguard/$dev.sock"; done
   if [[ -n "${KEEP_LOGS:-}" ]]; then say "logs kept in $WORK"; else rm -rf "$WORK"; fi
