@@ -4,6 +4,13 @@
 # Progress on stderr, so the table on stdout stays clean.
 say() { printf '[%s] %s\n' "$(date -u +%T)" "$*" >&2; }
 
+# Starts "$@" in the background (its pid joins PIDS, for stop_started) and sets BG to its pid.
+background() {
+  "$@" >/dev/null 2>&1 &
+  BG=$!
+  PIDS+=("$BG")
+}
+
 # Stops what a bench started: the background processes in PIDS, then the service APP (SIGTERM, up
 # to 10 s to drain and exit, then SIGKILL).
 stop_started() {

@@ -59,13 +59,6 @@ cleanup() {
 trap cleanup EXIT
 
 
-# Starts "$@" in the background (its pid is tracked for cleanup) and sets BG to its pid.
-background() {
-  "$@" >/dev/null 2>&1 &
-  BG=$!
-  PIDS+=("$BG")
-}
-
 # One iperf3 run from namespace $1 to host $2 (more iperf3 options after); prints "Gbit/s bytes".
 # Retried once: the server may still be closing the run before.
 iperf() {

@@ -60,13 +60,6 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# Starts "$@" in the background (its pid is tracked for cleanup) and sets BG to its pid.
-background() {
-  "$@" >/dev/null 2>&1 &
-  BG=$!
-  PIDS+=("$BG")
-}
-
 # Namespaces $1 (198.19.0.2) and $2 (198.19.0.1) joined by a veth pair.
 veth_pair() {
   ip netns add "$1"
